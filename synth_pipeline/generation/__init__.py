@@ -1,0 +1,1 @@
+"""Teacher client and generation methods (no dagster import)."""
