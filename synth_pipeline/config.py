@@ -46,6 +46,11 @@ class ModelConfig(_Strict):
     max_retries: int = Field(4, ge=0)
     licence: str | None = Field(None, description="licence of the model's outputs, copied to metadata.json")
     seed: int | None = 0
+    transport: Literal["auto", "http", "litellm"] = Field(
+        "auto", description="auto: lean HTTP for OpenAI-compatible endpoints, litellm for other providers"
+    )
+    retry_base_s: float = Field(0.5, gt=0, description="first backoff delay for 5xx/timeouts (doubles)")
+    retry_max_s: float = Field(30.0, gt=0, description="cap of one backoff / Retry-After wait")
 
     @property
     def is_local(self) -> bool:
@@ -61,6 +66,17 @@ class GenerationConfig(_Strict):
     per_seed: int = Field(1, gt=0, description="candidates per seed (prompt method)")
     path: str | None = Field(None, description="import mode: file of already-generated rows")
     template: str = "instruction_from_seed"
+    document_template: str = Field(
+        "instruction_from_document", description="template for seeds whose metadata.method is 'document'"
+    )
+    temperature_by_task_type: dict[str, float] = Field(
+        default_factory=lambda: {
+            "open_qa": 0.5, "closed_qa": 0.3, "classification": 0.2, "extraction": 0.2, "math": 0.3,
+            "code": 0.3, "summarization": 0.5, "rewrite": 0.7, "brainstorming": 0.9, "creative_writing": 0.9,
+        },
+        description="sampling temperature per taxonomy task type; others use teacher.temperature",
+    )
+    invalid_retries: int = Field(1, ge=0, description="re-asks after an unparseable/invalid answer")
     options: dict[str, Any] = Field(default_factory=dict, description="method-specific options")
 
     @model_validator(mode="after")
@@ -71,27 +87,78 @@ class GenerationConfig(_Strict):
 
 
 class FiltersConfig(_Strict):
-    min_words: int = Field(1, ge=0)
-    max_words: int = Field(2048, gt=0)
-    max_repetition: float = Field(0.15, ge=0.0, le=1.0)
+    """Auto-filters of the `filtered` phase; defaults follow the seed document and the literature."""
+
+    min_words: int = Field(1, ge=0, description="minimum word tokens per row (all text fields)")
+    max_words: int = Field(2048, gt=0, description="maximum word tokens per row (all text fields)")
+    max_repetition: float = Field(
+        0.15, ge=0.0, le=1.0, description="max share of characters in duplicated word 5-grams (Gopher)"
+    )
+    max_dup_line_frac: float = Field(0.3, ge=0.0, le=1.0, description="max share of duplicated lines")
+    max_dup_line_char_frac: float = Field(0.2, ge=0.0, le=1.0, description="chars in duplicated lines")
+    top_ngram_max: dict[int, float] = Field(
+        default_factory=lambda: {2: 0.2, 3: 0.18, 4: 0.16},
+        description="n -> max share of characters in the most frequent word n-gram (Gopher)",
+    )
+    dup_ngram_max: dict[int, float] = Field(
+        default_factory=lambda: {6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10},
+        description="n -> max share of characters in duplicated word n-grams; n=5 is max_repetition",
+    )
+    gopher_quality: bool = Field(False, description="also apply Gopher's quality heuristics (web text)")
     languages: list[str] = Field(default_factory=lambda: ["en"])
-    toxicity_max: float = Field(0.02, ge=0.0, le=1.0)
+    language_min_chars: int = Field(
+        20, ge=0, description="rows with fewer letters are not language-checked (too short to tell)"
+    )
+    toxicity_backend: Literal["offline", "detoxify"] = "offline"
+    toxicity_checkpoint: str | None = Field(None, description="Detoxify checkpoint file (detoxify backend)")
+    toxicity_hf_config: str | None = Field(
+        None, description="local folder with the transformers config + tokenizer of the checkpoint"
+    )
+    toxicity_max: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="max toxicity score per row; unset = the backend's default "
+        "(detoxify: 0.02, the seed target; offline classifier: 0.5, its decision boundary)",
+    )
     pii_policy: Literal["reject", "redact"] = "reject"
+    pii_entities: list[str] = Field(
+        default_factory=lambda: [
+            "PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE",
+            "IP_ADDRESS", "STREET_ADDRESS",
+        ]
+    )
+    pii_min_score: float = Field(0.4, ge=0.0, le=1.0, description="findings scored below are ignored")
+    pii_custom: dict[str, str] = Field(
+        default_factory=dict, description="entity name -> regex of extra PII recognisers"
+    )
+    pii_workers: int = Field(1, ge=1, description="worker processes for the spaCy NER pass")
     exact_dedup: bool = True
     near_dedup: bool = True
     near_dedup_threshold: float = Field(0.8, gt=0.0, le=1.0)
+    near_dedup_shingle: int = Field(5, gt=0, description="word n-gram size of MinHash shingles")
+    near_dedup_num_perm: int = Field(128, gt=1)
+    near_dedup_bands: int | None = Field(
+        None, gt=0, description="LSH bands; unset = datasketch's optimum for the threshold"
+    )
+    novelty: bool = True
+    novelty_max_rouge_l: float = Field(
+        0.7, gt=0.0, le=1.0, description="reject rows whose prompt has ROUGE-L F >= this vs a seed"
+    )
 
 
 class GatesConfig(_Strict):
     """Quality gates; defaults are the seed document's targets."""
 
-    ttr_min: float = 0.72
+    ttr_min: float = Field(0.72, description="mean per-row MATTR (window 50) of lower-cased word tokens")
+    ttr_window: int = Field(50, gt=1, description="MATTR window; rows shorter use their plain TTR")
     judge_min: float = 4.2
     decontam_max_matches: int = 0
     pii_max: int = 0
-    toxicity_max: float = 0.02
+    toxicity_max: float = Field(0.02, description="max share of rows scored over the toxicity threshold")
     kappa_min: float = 0.85
     schema_valid_min: float = 1.0
+    failing_sample: int = Field(5, ge=0, description="failing rows shown in a gate's result")
 
 
 class ReviewConfig(_Strict):
@@ -100,9 +167,53 @@ class ReviewConfig(_Strict):
     reviewers_per_item: int = Field(2, ge=1)
 
 
+BUILTIN_SUITES = ["mmlu", "hellaswag", "arc", "gsm8k", "humaneval", "mbpp", "math"]
+
+
+class UserSuiteConfig(_Strict):
+    """A benchmark file of the user's (JSONL, Parquet or CSV) to decontaminate against."""
+
+    name: str = Field(pattern=r"^[a-z0-9_\-]+$")
+    path: str = Field(description="file path, relative to the config file")
+    fields: list[str] = Field(min_length=1, description="columns compared (strings or lists of strings)")
+    id_field: str | None = Field(None, description="column holding the item id; row number when absent")
+    format: Literal["jsonl", "parquet", "csv"] | None = Field(None, description="inferred from the suffix")
+
+
 class DecontamConfig(_Strict):
-    suites: list[str] = Field(default_factory=lambda: ["humaneval", "gsm8k"])
-    n: int = Field(13, gt=0)
+    suites: list[str] = Field(default_factory=lambda: list(BUILTIN_SUITES), description="built-in suites")
+    user_suites: list[UserSuiteConfig] = Field(default_factory=list)
+    n: int = Field(13, gt=0, description="n-gram length in words (lm-eval / GPT-3 convention)")
+    cache_dir: str = Field(".synth/decontam_cache", description="per-suite-version index cache")
+    batch_rows: int = Field(20_000, gt=0, description="rows normalised and hashed at a time")
+    semantic: bool = Field(False, description="also flag paraphrased leaks by embedding similarity")
+    semantic_threshold: float = Field(0.9, gt=0.0, le=1.0, description="cosine similarity to flag")
+
+    @field_validator("suites")
+    @classmethod
+    def _known_suites(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(BUILTIN_SUITES))
+        if unknown:
+            raise ValueError(f"unknown built-in suites {unknown}; known: {BUILTIN_SUITES}")
+        return value
+
+
+class BiasConfig(_Strict):
+    """Bias audit thresholds (non-blocking checks)."""
+
+    attributes: list[str] = Field(
+        default_factory=lambda: ["gender", "ethnicity", "age", "religion"],
+        description="attributes of the built-in lexicon to audit",
+    )
+    lexicons: list[str] = Field(
+        default_factory=list, description="extra JSON lexicons {attribute: {group: [terms]}}, relative to config"
+    )
+    parity_min: float = Field(0.8, ge=0.0, le=1.0, description="least/most mentioned group (four-fifths rule)")
+    sentiment_gap_max: float = Field(0.1, ge=0.0, le=2.0, description="largest gap of mean VADER compound")
+    min_group_rows: int = Field(5, ge=1, description="rows a group needs to enter parity and sentiment")
+    coverage_p_min: float = Field(0.05, ge=0.0, le=1.0, description="chi-square p-value vs taxonomy targets")
+    coverage_residual_max: float = Field(2.0, gt=0.0, description="|standardised residual| naming a category")
+    stereotype_max_flagged: int = Field(0, ge=0, description="rows matching a stereotype pattern")
 
 
 class SplitConfig(_Strict):
@@ -110,6 +221,11 @@ class SplitConfig(_Strict):
     val: float = Field(0.1, ge=0.0, le=1.0)
     test: float = Field(0.1, ge=0.0, le=1.0)
     seed: int = 42
+    stratify_by: list[Literal["domain", "difficulty", "task_type", "method"]] = Field(
+        default_factory=lambda: ["domain", "difficulty"], description="metadata fields to stratify on"
+    )
+    group_by_dedup_cluster: bool = Field(True, description="near-dup clusters never straddle splits")
+    group_by_lineage: bool = Field(True, description="Evol parent_id families never straddle splits")
 
     @model_validator(mode="after")
     def _sums_to_one(self) -> SplitConfig:
@@ -126,13 +242,34 @@ ExportFormat = Literal[
 
 class ExportConfig(_Strict):
     formats: list[ExportFormat] = Field(default_factory=lambda: ["alpaca"])
-    out_dir: str = "datasets"
+    out_dir: str = Field("datasets", description="release folder, relative to the working directory")
+    kind: Literal["instruction", "chat", "preference"] | None = Field(
+        None, description="record kind released; when set, formats are checked against it at load time"
+    )
+    system_prompt: str | None = Field(None, description="system message when instruction rows become chats")
+    batch_rows: int = Field(65_536, gt=0, description="rows per record batch while writing")
+    validate_rows: bool = Field(True, description="check every exported row against its JSON Schema")
+    card_license: str | None = Field(None, description="Hugging Face licence id for the dataset card")
+    changelog_max_ids: int = Field(50, ge=0, description="ids listed per change type in changelog.md")
+    drift_bins: int = Field(10, gt=1, description="quantile bins for PSI of numeric columns")
+    drift_psi_warn: float = Field(0.1, ge=0.0, description="PSI above this is flagged as a moderate shift")
+    drift_psi_max: float = Field(0.2, ge=0.0, description="PSI above this is flagged as a major shift")
+
+    @model_validator(mode="after")
+    def _formats_fit_kind(self) -> ExportConfig:
+        from synth_pipeline.export.compat import check_formats
+
+        if self.kind is not None:
+            check_formats(self.kind, self.formats)
+        elif len(set(self.formats)) != len(self.formats):
+            raise ValueError(f"export formats listed twice: {self.formats}")
+        return self
 
 
 class StorageConfig(_Strict):
     """Where intermediate Parquet tables live: a local folder, or S3 when `bucket` is set."""
 
-    base: str = ".synth/storage"
+    base: str = Field(".synth/storage", description="local folder, relative to the working directory")
     bucket: str | None = None
     prefix: str = "synth-pipeline"
     endpoint_url: str | None = None
@@ -150,6 +287,7 @@ class PipelineConfig(_Strict):
     gates: GatesConfig = Field(default_factory=GatesConfig)
     review: ReviewConfig = Field(default_factory=ReviewConfig)
     decontam: DecontamConfig = Field(default_factory=DecontamConfig)
+    bias: BiasConfig = Field(default_factory=BiasConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
     export: ExportConfig = Field(default_factory=ExportConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
@@ -245,7 +383,7 @@ def _validation_error(path: Path, lines: dict[tuple, int], exc: ValidationError)
 
 
 def load_pipeline_config(path: str | Path) -> PipelineConfig:
-    path = Path(path).resolve()
+    path = Path(path).absolute()
     data, lines = _read_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}:1: expected a mapping of settings at the top level")

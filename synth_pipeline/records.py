@@ -10,13 +10,13 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterable, Mapping
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import pyarrow as pa
 
 
-class RecordKind(str, Enum):
+class RecordKind(StrEnum):
     INSTRUCTION = "instruction"
     CHAT = "chat"
     PREFERENCE = "preference"

@@ -1,0 +1,148 @@
+"""`synth-pipeline` console script: init a project, run a version end to end, list versions."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import traceback
+from importlib import resources
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from synth_pipeline.errors import SynthPipelineError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Seeds to versioned, audited, decontaminated synthetic training data.")
+console = Console()
+err_console = Console(stderr=True)
+PHASES = ("seeds", "generated", "filtered", "prelabeled", "reviewed", "decontaminated", "release")
+
+
+def _offline_env() -> None:
+    """Environment that keeps libraries from phoning home; must be set before they import."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def dagster_home() -> Path:
+    """DAGSTER_HOME, defaulting to ./.dagster_home with telemetry off."""
+    home = Path(os.environ.get("DAGSTER_HOME") or ".dagster_home").absolute()
+    home.mkdir(parents=True, exist_ok=True)
+    settings = home / "dagster.yaml"
+    if not settings.exists():
+        settings.write_text("telemetry:\n  enabled: false\n")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, SynthPipelineError):
+            return exc
+        user = getattr(exc, "user_exception", None)
+        exc = user or exc.__cause__ or exc.__context__
+    return exc
+
+
+def _fail(exc: BaseException, debug: bool) -> None:
+    cause = _root_cause(exc) or exc
+    if debug:
+        traceback.print_exception(exc)
+    message = str(cause).strip() or type(cause).__name__
+    if not isinstance(cause, SynthPipelineError):
+        message = f"{type(cause).__name__}: {message}"
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    if not debug:
+        err_console.print("[dim](run with --debug for the traceback)[/]")
+    raise typer.Exit(1)
+
+
+@app.command()
+def init(directory: Path = typer.Argument(..., help="folder to create the example project in"),
+         force: bool = typer.Option(False, help="write into an existing non-empty folder")) -> None:
+    """Write a runnable example project: pipeline.yaml, taxonomy.yaml and seed tasks."""
+    if directory.exists() and any(directory.iterdir()) and not force:
+        err_console.print(f"[bold red]error:[/] {directory} is not empty (use --force)")
+        raise typer.Exit(1)
+    source = resources.files("synth_pipeline") / "templates" / "quickstart"
+    with resources.as_file(source) as src:
+        shutil.copytree(src, directory, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns(".synth", "datasets", "__pycache__"))
+    console.print(f"Wrote an example project to [bold]{directory}[/]. Run it with:\n"
+                  f"  synth-pipeline run --config {directory / 'pipeline.yaml'} --version v1")
+
+
+@app.command()
+def run(config: Path = typer.Option(..., "--config", "-c", help="pipeline.yaml"),
+        version: str = typer.Option(..., "--version", "-v", help="dataset version (partition key)"),
+        out: Path | None = typer.Option(None, "--out", "-o", help="release folder (default: export.out_dir)"),
+        debug: bool = typer.Option(False, help="show tracebacks")) -> None:
+    """Add the version and materialize every phase for it in-process, then print a summary."""
+    _offline_env()
+    try:
+        from synth_pipeline.config import load_config
+        from synth_pipeline.runner import run_version
+
+        load_config(config)  # fail on a bad config before any work
+        dagster_home()
+        result = run_version(config, version, out_dir=out, progress=console)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one clear line
+        _fail(exc, debug)
+        return
+    _print_summary(result)
+    if not result.success:
+        raise typer.Exit(1)
+
+
+def _print_summary(result) -> None:
+    table = Table(title=f"dataset version {result.version}")
+    for column in ("phase", "implemented", "in", "kept", "rejected", "top reject rules"):
+        table.add_column(column, justify="right" if column in {"in", "kept", "rejected"} else "left")
+    for summary in result.summaries:
+        rules = sorted(summary["rejected_by_rule"].items(), key=lambda kv: -kv[1])[:3]
+        table.add_row(summary["phase"], "yes" if summary["implemented"] else "[yellow]no[/]",
+                      str(summary["rows_in"]), str(summary["kept"]), str(summary["rejected"]),
+                      ", ".join(f"{r} ({n})" for r, n in rules))
+    console.print(table)
+    for check in result.failed_checks:
+        console.print(f"[bold red]gate failed:[/] {check}")
+    if result.release_dir:
+        console.print(f"Release written to [bold]{result.release_dir}[/]")
+
+
+@app.command()
+def versions(debug: bool = typer.Option(False, help="show tracebacks")) -> None:
+    """List the dataset versions known to this Dagster instance."""
+    _offline_env()
+    try:
+        import dagster as dg
+
+        from synth_pipeline.defs.partitions import dataset_version
+
+        dagster_home()
+        with dg.DagsterInstance.get() as instance:
+            keys = instance.get_dynamic_partitions(dataset_version.name)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc, debug)
+        return
+    if not keys:
+        console.print("no versions yet")
+    for key in keys:
+        console.print(key)
+
+
+def main() -> None:  # pragma: no cover - console entry for `python -m synth_pipeline.cli`
+    sys.exit(app())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,31 @@
+"""The one Definitions object: every phase folder under defs/, plus project-wide resources."""
+
+from pathlib import Path
+
+import dagster as dg
+
+from synth_pipeline.defs.io import ParquetIOManager
+from synth_pipeline.defs.resources import PipelineResource, TeacherResource, default_config_path
+
+
+def build_resources(config_path: str, out_dir: str | None = None) -> dict:
+    pipeline = PipelineResource(config_path=config_path, out_dir=out_dir)
+    return {
+        "pipeline": pipeline,
+        "teacher": TeacherResource(pipeline=pipeline),
+        "io_manager": ParquetIOManager(pipeline=pipeline),
+    }
+
+
+def build_defs(config_path: str, out_dir: str | None = None) -> dg.Definitions:
+    phases = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
+    return dg.Definitions.merge(
+        phases,
+        dg.Definitions(resources=build_resources(config_path, out_dir), executor=dg.in_process_executor),
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """What `dagster dev` loads; the config comes from $SYNTH_PIPELINE_CONFIG."""
+    return build_defs(default_config_path())

@@ -1,0 +1,11 @@
+import dagster as dg
+import pyarrow as pa
+
+from synth_pipeline.defs.metadata import emit, passthrough
+from synth_pipeline.defs.partitions import dataset_version
+from synth_pipeline.defs.resources import PipelineResource
+
+
+@dg.asset(partitions_def=dataset_version, group_name="synth", kinds={"python", "parquet"}, code_version="0")
+def decontaminated(context: dg.AssetExecutionContext, reviewed: pa.Table, pipeline: PipelineResource):
+    return emit(context, passthrough("decontaminated", reviewed))

@@ -1,0 +1,1 @@
+"""The filtered phase."""

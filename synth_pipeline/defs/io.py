@@ -1,0 +1,53 @@
+"""One Parquet file per asset per partition, on the store pipeline.yaml names (local or S3).
+
+A phase returns a `PhaseOutput`; its kept rows become the asset's table, its rejected rows and
+summary land beside it (`<asset>/<version>.rejected.parquet`, `<asset>/<version>.summary.json`)
+so the release can reconcile every phase without loading every table.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+import pyarrow as pa
+
+from synth_pipeline.defs.resources import PipelineResource
+from synth_pipeline.phase import PhaseOutput
+
+
+def table_key(asset: str, version: str) -> str:
+    return f"{asset}/{version}.parquet"
+
+
+def rejected_key(asset: str, version: str) -> str:
+    return f"{asset}/{version}.rejected.parquet"
+
+
+def summary_key(asset: str, version: str) -> str:
+    return f"{asset}/{version}.summary.json"
+
+
+def _asset_and_version(context: dg.OutputContext | dg.InputContext) -> tuple[str, str]:
+    asset = context.asset_key.path[-1]
+    if not context.has_asset_partitions:
+        raise dg.DagsterInvariantViolationError(f"asset {asset} must be partitioned by dataset_version")
+    return asset, context.asset_partition_key
+
+
+class ParquetIOManager(dg.ConfigurableIOManager):
+    pipeline: PipelineResource
+
+    def handle_output(self, context: dg.OutputContext, obj: PhaseOutput | pa.Table | None) -> None:
+        if obj is None:  # the release asset writes its own folder
+            return
+        asset, version = _asset_and_version(context)
+        store = self.pipeline.store
+        if isinstance(obj, PhaseOutput):
+            store.write_table(rejected_key(asset, version), obj.rejected)
+            store.write_json(summary_key(asset, version), obj.summary())
+            obj = obj.kept
+        uri = store.write_table(table_key(asset, version), obj)
+        context.add_output_metadata({"uri": dg.MetadataValue.path(uri), "rows": obj.num_rows})
+
+    def load_input(self, context: dg.InputContext) -> pa.Table:
+        asset, version = _asset_and_version(context)
+        return self.pipeline.store.read_table(table_key(asset, version))

@@ -1,0 +1,88 @@
+"""Dagster resources: the pipeline config, storage and the teacher/judge clients."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+from pydantic import PrivateAttr
+
+from synth_pipeline.config import ModelConfig, PipelineConfig, TaxonomyConfig, load_config
+from synth_pipeline.storage import TableStore
+
+DEFAULT_CONFIG_ENV = "SYNTH_PIPELINE_CONFIG"
+
+
+class PipelineResource(dg.ConfigurableResource):
+    """pipeline.yaml (+ taxonomy.yaml) for the run, and the table store it names."""
+
+    config_path: str
+    out_dir: str | None = None  # overrides export.out_dir (CLI --out)
+
+    _cache: dict = PrivateAttr(default_factory=dict)
+
+    @property
+    def _loaded(self) -> tuple[PipelineConfig, TaxonomyConfig | None]:
+        if "config" not in self._cache:
+            self._cache["config"] = load_config(self.config_path)
+        return self._cache["config"]
+
+    @property
+    def config(self) -> PipelineConfig:
+        return self._loaded[0]
+
+    @property
+    def taxonomy(self) -> TaxonomyConfig | None:
+        return self._loaded[1]
+
+    @property
+    def store(self) -> TableStore:
+        if "store" not in self._cache:
+            self._cache["store"] = TableStore.from_config(self.config.storage, base_dir=Path.cwd())
+        return self._cache["store"]
+
+    def release_dir(self) -> str:
+        return str(Path(self.out_dir or self.config.export.out_dir).absolute())
+
+
+class TeacherResource(dg.ConfigurableResource):
+    """LLM clients for the run; the embedded local model starts on first use, stops at teardown."""
+
+    pipeline: PipelineResource
+    _servers: list = PrivateAttr(default_factory=list)
+
+    def _endpoint(self, model: ModelConfig) -> tuple[str | None, str | None]:
+        if not model.is_local:
+            return model.api_base, None
+        from synth_pipeline.generation.local_model import LocalModelServer
+
+        if not self._servers:
+            self._servers.append(LocalModelServer().start())
+        server = self._servers[0]
+        return server.api_base, server.litellm_model
+
+    def client(self, which: str = "teacher"):
+        """A TeacherClient for `teacher` or `judge`, with a response cache beside the storage."""
+        from synth_pipeline.generation.cache import ResponseCache
+        from synth_pipeline.generation.teacher import TeacherClient
+
+        config = self.pipeline.config
+        model = config.teacher if which == "teacher" else config.judge_model
+        api_base, model_name = self._endpoint(model)
+        store = self.pipeline.store
+        cache = ResponseCache(store.fs, store.path("cache/llm"))
+        return TeacherClient(model, cache=cache, api_base=api_base, model_name=model_name)
+
+    def model_name(self, which: str = "teacher") -> str:
+        config = self.pipeline.config
+        return (config.teacher if which == "teacher" else config.judge_model).model
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        for server in self._servers:
+            server.stop()
+        self._servers.clear()
+
+
+def default_config_path() -> str:
+    return os.environ.get(DEFAULT_CONFIG_ENV, "examples/quickstart/pipeline.yaml")

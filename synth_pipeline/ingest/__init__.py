@@ -1,0 +1,1 @@
+"""Reading user files (seed instructions, corpora, already-generated rows) into record tables."""

@@ -1,0 +1,150 @@
+"""Row readers for JSONL, CSV/TSV and Parquet that report bad rows instead of stopping.
+
+Each reader yields `(row_number, dict)` for good rows and `(row_number, RowError)` for bad ones,
+so one malformed line never costs the valid rows around it. Row numbers are 1-based file lines
+for JSONL, 1-based data lines after the header for CSV (the header is line 1), and 1-based row
+indexes for Parquet.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from synth_pipeline.errors import InputError
+
+ROW_FILE_SUFFIXES = {".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet"}
+TEXT_FILE_SUFFIXES = {".txt", ".md"}
+
+
+@dataclass(frozen=True)
+class RowError:
+    path: str
+    row: int
+    field: str | None
+    message: str
+    raw: str | None = None
+
+    def __str__(self) -> str:
+        unit = "row" if self.path.endswith(".parquet") else "line"
+        where = f"{self.path}:{unit} {self.row}"
+        return f"{where}: field '{self.field}': {self.message}" if self.field else f"{where}: {self.message}"
+
+
+def read_text(path: Path) -> str:
+    """A whole text file as UTF-8 (BOM tolerated); a clear error otherwise."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, expected a file") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(
+            f"{path}:line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "re-encode the file as UTF-8"
+        ) from None
+    if not text.strip():
+        raise InputError(f"{path}: file is empty")
+    return text
+
+
+def _iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    text = read_text(path)
+    if path.suffix == ".json" and text.lstrip().startswith("["):
+        try:
+            rows = json.loads(text)
+        except json.JSONDecodeError as exc:
+            yield exc.lineno, RowError(str(path), exc.lineno, None, f"invalid JSON: {exc.msg}")
+            return
+        for i, row in enumerate(rows, start=1):
+            yield i, row if isinstance(row, dict) else RowError(str(path), i, None, "item is not an object")
+        return
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield number, RowError(str(path), number, None, f"invalid JSON: {exc.msg} (column {exc.colno})",
+                                   raw=line[:500])
+            continue
+        if not isinstance(row, dict):
+            yield number, RowError(str(path), number, None,
+                                   f"expected a JSON object, got {type(row).__name__}", raw=line[:500])
+            continue
+        yield number, row
+
+
+def _iter_csv(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    text = read_text(path)
+    delimiter = "\t" if path.suffix == ".tsv" else ","
+    reader = csv.reader(text.splitlines(keepends=True), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InputError(f"{path}: file is empty") from None
+    for record in reader:
+        line = reader.line_num
+        if not record or all(not cell.strip() for cell in record):
+            continue
+        if len(record) != len(header):
+            yield line, RowError(str(path), line, None,
+                                 f"expected {len(header)} columns ({', '.join(header)}), got {len(record)}",
+                                 raw=delimiter.join(record)[:500])
+            continue
+        yield line, dict(zip(header, record, strict=True))
+
+
+def _iter_parquet(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    try:
+        file = pq.ParquetFile(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except Exception as exc:  # pyarrow raises ArrowInvalid for non-Parquet bytes
+        raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
+    if file.metadata.num_rows == 0:
+        raise InputError(f"{path}: file is empty")
+    number = 0
+    for batch in file.iter_batches(batch_size=10_000):
+        for row in batch.to_pylist():
+            number += 1
+            yield number, row
+
+
+def iter_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    suffix = path.suffix.lower()
+    if suffix in {".jsonl", ".ndjson", ".json"}:
+        return _iter_jsonl(path)
+    if suffix in {".csv", ".tsv"}:
+        return _iter_csv(path)
+    if suffix == ".parquet":
+        return _iter_parquet(path)
+    raise InputError(f"{path}: unsupported file type '{suffix}' (expected one of "
+                     f"{', '.join(sorted(ROW_FILE_SUFFIXES | TEXT_FILE_SUFFIXES))})")
+
+
+def expand_paths(paths: list[Path]) -> list[Path]:
+    """Files named directly, plus the supported files inside named folders (sorted)."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file()
+                           and p.suffix.lower() in ROW_FILE_SUFFIXES | TEXT_FILE_SUFFIXES)
+            if not found:
+                raise InputError(f"{path}: folder holds no seed files")
+            out.extend(found)
+        elif not path.exists():
+            raise InputError(f"{path}: file not found")
+        else:
+            out.append(path)
+    return out

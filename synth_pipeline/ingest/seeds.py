@@ -1,0 +1,139 @@
+"""Seed instructions (JSONL/CSV/Parquet) and raw corpora (TXT/Parquet `text`) as one seeds table.
+
+Seeds are instruction records. A corpus passage becomes a row with an empty instruction, the
+passage in `input`, and `metadata.method == "document"`, so generation can ground new examples
+in it. Bad rows are reported with file, line and field and kept in the rejected table.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from synth_pipeline.config import PipelineConfig
+from synth_pipeline.errors import InputError
+from synth_pipeline.ingest.readers import TEXT_FILE_SUFFIXES, RowError, expand_paths, iter_rows, read_text
+from synth_pipeline.phase import PhaseOutput
+from synth_pipeline.records import RecordKind, make_metadata, reject, rejected_table, stable_id, to_table
+
+PHASE = "seeds"
+PASSAGE_WORDS = 200  # corpus passages are paragraphs merged up to about this many words
+
+
+def _text_field(row: dict[str, Any], column: str, required: bool) -> tuple[str | None, str | None]:
+    """(value, error) for one text field of a seed row."""
+    value = row.get(column)
+    if value is None or (isinstance(value, float) and value != value):  # None or NaN from CSV/Parquet
+        return (None, "missing required field") if required else ("", None)
+    if not isinstance(value, str):
+        return None, f"wrong type: expected string, got {type(value).__name__}"
+    if required and not value.strip():
+        return None, "empty string"
+    return value, None
+
+
+def _seed_row(row: dict[str, Any], fmap: dict[str, str], path: Path, number: int) -> dict | RowError:
+    col = {name: fmap.get(name, name) for name in ("id", "instruction", "input", "output")}
+    # Self-Instruct's seed format keeps input/output under `instances`.
+    instances = row.get("instances")
+    if isinstance(instances, list) and instances and col["input"] not in row:
+        first = instances[0]
+        if not isinstance(first, dict):
+            return RowError(str(path), number, "instances", "wrong type: expected a list of objects")
+        row = {**row, col["input"]: first.get("input", ""), col["output"]: first.get("output", "")}
+    if col["instruction"] not in row and "text" in row:
+        return _document_rows(row["text"], path, number)
+    values: dict[str, str] = {}
+    for name, required in (("instruction", True), ("input", False), ("output", False)):
+        value, error = _text_field(row, col[name], required)
+        if error:
+            return RowError(str(path), number, col[name], error)
+        values[name] = value
+    raw_id = row.get(col["id"])
+    if raw_id is not None and not isinstance(raw_id, (str, int)):
+        return RowError(str(path), number, col["id"], f"wrong type: expected string or integer, got "
+                        f"{type(raw_id).__name__}")
+    seed_id = str(raw_id) if raw_id not in (None, "") else stable_id(
+        "seed", values["instruction"], values["input"], values["output"])
+    extra = {k: v for k, v in row.items() if k not in col.values() and k != "instances"}
+    meta = make_metadata(source=f"{path.name}:{number}", method="seed", **extra)
+    return {"id": seed_id, **values, "metadata": meta}
+
+
+def _passages(text: str) -> list[str]:
+    paragraphs = [re.sub(r"\s+", " ", p).strip() for p in re.split(r"\n\s*\n", text)]
+    out: list[str] = []
+    current: list[str] = []
+    for para in filter(None, paragraphs):
+        current.append(para)
+        if sum(len(p.split()) for p in current) >= PASSAGE_WORDS:
+            out.append(" ".join(current))
+            current = []
+    if current:
+        out.append(" ".join(current))
+    return out
+
+
+def _document_rows(text: Any, path: Path, number: int) -> list[dict] | RowError:
+    if not isinstance(text, str) or not text.strip():
+        return RowError(str(path), number, "text", "wrong type or empty: expected non-empty string")
+    return [
+        {
+            "id": stable_id("document", path.name, str(number), str(i)),
+            "instruction": "",
+            "input": passage,
+            "output": "",
+            "metadata": make_metadata(source=f"{path.name}:{number}", method="document"),
+        }
+        for i, passage in enumerate(_passages(text))
+    ]
+
+
+def load_seeds(config: PipelineConfig) -> PhaseOutput:
+    """Read every configured seed file; with `seeds.strict` any bad row fails the whole load."""
+    kept: list[dict] = []
+    rejected: list[dict] = []
+    errors: list[str] = []
+    seen: set[str] = set()
+    files = expand_paths([config.resolve(p) for p in config.seeds.paths])
+    for path in files:
+        if path.suffix.lower() in TEXT_FILE_SUFFIXES:
+            result: Any = _document_rows(read_text(path), path, 1)
+            candidates = [(1, result)]
+        else:
+            candidates = [
+                (number, row if isinstance(row, RowError) else _seed_row(row, config.seeds.field_map,
+                                                                         path, number))
+                for number, row in iter_rows(path)
+            ]
+        for number, result in candidates:
+            if isinstance(result, RowError):
+                errors.append(str(result))
+                rejected.append(reject({"id": f"{path.name}:{number}", "raw": result.raw}, PHASE,
+                                       "seeds_invalid_row", detail=str(result)))
+                continue
+            for row in result if isinstance(result, list) else [result]:
+                if row["id"] in seen:
+                    msg = f"{path}:line {number}: field 'id': duplicate id {row['id']!r}"
+                    errors.append(msg)
+                    rejected.append(reject(row, PHASE, "seeds_duplicate_id", value=row["id"], detail=msg))
+                    continue
+                seen.add(row["id"])
+                kept.append(row)
+    if config.seeds.strict and errors:
+        raise InputError(f"{len(errors)} bad seed row(s) (seeds.strict is on):\n" + "\n".join(errors[:20]))
+    if not kept:
+        detail = ("\n" + "\n".join(errors[:20])) if errors else ""
+        raise InputError(f"no valid seed rows in {', '.join(map(str, files))}{detail}")
+    table = to_table(kept, RecordKind.INSTRUCTION)
+    return PhaseOutput(
+        phase=PHASE,
+        kept=table,
+        rejected=rejected_table(rejected),
+        metrics={
+            "files": [str(p) for p in files],
+            "documents": sum(1 for r in kept if r["metadata"]["method"] == "document"),
+            "errors": errors[:100],
+        },
+    )

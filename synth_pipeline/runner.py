@@ -1,0 +1,85 @@
+"""Run every phase of one dataset version in-process, phase by phase, for the CLI and tests."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from synth_pipeline.definitions import build_defs
+from synth_pipeline.defs.io import summary_key
+from synth_pipeline.defs.partitions import dataset_version
+
+PHASES = ("seeds", "generated", "filtered", "prelabeled", "reviewed", "decontaminated", "release")
+
+
+@dataclass
+class RunResult:
+    version: str
+    success: bool
+    summaries: list[dict[str, Any]] = field(default_factory=list)
+    failed_checks: list[str] = field(default_factory=list)
+    release_dir: str | None = None
+
+
+def run_version(config_path: str | Path, version: str, *, out_dir: str | Path | None = None,
+                instance: dg.DagsterInstance | None = None, progress=None) -> RunResult:
+    """Add `version` as a partition and materialize each phase in order.
+
+    A failing blocking gate stops the phases after it; the summaries written so far are still
+    returned so the user sees where rows went.
+    """
+    defs = build_defs(str(Path(config_path).absolute()), str(out_dir) if out_dir else None)
+    instance = instance or dg.DagsterInstance.get()
+    if not instance.has_dynamic_partition(dataset_version.name, version):
+        instance.add_dynamic_partitions(dataset_version.name, [version])
+    assets = list(defs.assets or [])
+    checks = list(defs.asset_checks or [])
+    pipeline = defs.resources["pipeline"]
+    result = RunResult(version=version, success=True)
+    for phase in PHASES:
+        status = progress.status(f"[bold]{phase}[/] for {version}") if progress else nullcontext()
+        with status:
+            run = dg.materialize(
+                [*assets, *checks], selection=dg.AssetSelection.assets(phase),
+                partition_key=version, instance=instance, raise_on_error=False,
+            )
+        failed = [
+            f"{e.asset_key.to_user_string()}:{e.check_name} {e.metadata.get('observed', '')}"
+            for e in run.get_asset_check_evaluations() if not e.passed
+        ]
+        result.failed_checks += failed
+        store = pipeline.store
+        if store.exists(summary_key(phase, version)):
+            result.summaries.append(store.read_json(summary_key(phase, version)))
+        if progress:
+            progress.print(f"[green]✓[/] {phase}" if run.success else f"[red]✗[/] {phase}")
+        if not run.success:
+            result.success = False
+            _raise_step_error(run)
+            break
+    if result.success:
+        result.release_dir = str(Path(pipeline.release_dir()) / version)
+    return result
+
+
+def _raise_step_error(run: dg.ExecuteInProcessResult) -> None:
+    """Re-raise the first step's own error (a SynthPipelineError becomes one clear CLI line)."""
+    from synth_pipeline import errors
+
+    for event in run.get_step_failure_events():
+        error = event.step_failure_data.error
+        while error is not None and error.cause is not None and error.cls_name not in errors.__dict__:
+            error = error.cause
+        if error is None:
+            continue
+        if error.cls_name == "DagsterAssetCheckFailedError" or "check" in (error.cls_name or "").lower():
+            return
+        cls = getattr(errors, error.cls_name or "", None)
+        if isinstance(cls, type) and issubclass(cls, errors.SynthPipelineError):
+            message = error.message.split(": ", 1)[1] if ": " in error.message else error.message
+            raise cls(message.strip())
+        raise errors.SynthPipelineError(f"phase {event.step_key} failed: {error.to_string().strip()[-2000:]}")

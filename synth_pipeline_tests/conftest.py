@@ -1,0 +1,31 @@
+"""Session-wide real servers and offline environment for the test suite."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    from synth_pipeline_tests.servers import seaweed_s3
+
+    with seaweed_s3(tmp_path_factory.mktemp("weed")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def local_model() -> Iterator:
+    """The embedded SmolLM2 teacher, one server for the whole session."""
+    from synth_pipeline.generation.local_model import LocalModelServer
+
+    with LocalModelServer() as server:
+        yield server

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from synth_pipeline.ingest.imports import import_rows
+from synth_pipeline.records import RecordKind, kind_of
+
+
+def _write(path, rows):
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return path
+
+
+def test_alpaca_rows_keep_ids_and_metadata(tmp_path):
+    f = _write(tmp_path / "a.jsonl", [
+        {"id": "x1", "instruction": "Add 2 and 3.", "input": "", "output": "5",
+         "metadata": {"domain": "math", "difficulty": "easy", "model": "gpt-x"}},
+        {"instruction": "Say hi.", "output": "Hi"},
+        {"instruction": "Missing output."},
+        {"messages": [{"role": "user", "content": "hi"}]},
+    ])
+    out = import_rows(f)
+    assert kind_of(out.kept) is RecordKind.INSTRUCTION
+    assert out.kept.num_rows == 2 and out.rejected.num_rows == 2 and out.summary()["reconciles"]
+    first = out.kept.to_pylist()[0]
+    assert first["id"] == "x1"
+    assert (first["metadata"]["domain"], first["metadata"]["model"]) == ("math", "gpt-x")
+    assert first["metadata"]["source"] == "a.jsonl:1"
+    details = out.rejected.column("detail").to_pylist()
+    assert details[0].endswith("a.jsonl:line 3: field 'output': missing required field")
+    assert "line 4: is a chat row in a file of instruction rows" in details[1]
+
+
+def test_sharegpt_converts_to_messages(tmp_path):
+    f = _write(tmp_path / "c.jsonl", [
+        {"id": "c1", "conversations": [{"from": "system", "value": "Be brief."},
+                                       {"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello"}]},
+        {"id": "c2", "conversations": [{"from": "robot", "value": "?"}]},
+    ])
+    out = import_rows(f)
+    assert kind_of(out.kept) is RecordKind.CHAT
+    assert [m["role"] for m in out.kept.column("messages")[0].as_py()] == ["system", "user", "assistant"]
+    assert "field 'conversations[0].from': unknown role 'robot'" in out.rejected["detail"][0].as_py()
+
+
+def test_preference_parquet(tmp_path):
+    pq.write_table(pa.table({"id": ["p1", "p2"], "prompt": ["Q?", "Q2?"], "chosen": ["good", "g"],
+                             "rejected": ["bad", ""]}), tmp_path / "p.parquet")
+    out = import_rows(tmp_path / "p.parquet")
+    assert kind_of(out.kept) is RecordKind.PREFERENCE
+    assert out.kept.column("id").to_pylist() == ["p1"]
+    assert "p.parquet:row 2: field 'rejected': empty string" in out.rejected["detail"][0].as_py()

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from synth_pipeline.config import PipelineConfig, SeedsConfig
+from synth_pipeline.errors import InputError
+from synth_pipeline.ingest.seeds import load_seeds
+
+SHARED_SEEDS = Path(__file__).resolve().parents[3] / "shared" / "data" / "self_instruct_seed_tasks.jsonl"
+PACKAGED_SEEDS = (Path(__file__).resolve().parents[2] / "synth_pipeline" / "templates" / "quickstart"
+                  / "seeds" / "self_instruct_seed_tasks.jsonl")
+
+
+def _config(tmp_path: Path, *paths: str, strict: bool = False, **seeds) -> PipelineConfig:
+    config = PipelineConfig(seeds=SeedsConfig(paths=list(paths), strict=strict, **seeds))
+    config.config_path = str(tmp_path / "pipeline.yaml")
+    return config
+
+
+def test_self_instruct_seed_tasks_load_whole(tmp_path):
+    out = load_seeds(_config(tmp_path, str(PACKAGED_SEEDS)))
+    assert out.kept.num_rows == 175 and out.rejected.num_rows == 0
+    row = out.kept.slice(0, 1).to_pylist()[0]
+    assert row["id"] == "seed_task_0"  # supplied ids are kept
+    assert row["output"].startswith("Yes, you can have 1 oatmeal")  # taken from `instances`
+    assert json.loads(row["metadata"]["extra"])["name"] == "breakfast_suggestion"
+    if SHARED_SEEDS.exists():  # the packaged copy is the shared data set, unchanged
+        assert PACKAGED_SEEDS.read_bytes() == SHARED_SEEDS.read_bytes()
+
+
+def test_bad_jsonl_lines_are_reported_and_good_rows_kept(tmp_path):
+    f = tmp_path / "seeds.jsonl"
+    f.write_text("\n".join([
+        json.dumps({"id": "a", "instruction": "Name a fruit.", "output": "Apple"}),
+        '{"id": "b", "instruction": "broken',                     # line 2: bad JSON
+        json.dumps({"id": "c", "input": "no instruction"}),        # line 3: missing field
+        json.dumps({"id": "d", "instruction": 42}),                # line 4: wrong type
+        json.dumps({"id": "a", "instruction": "Dup id."}),         # line 5: duplicate id
+        json.dumps({"instruction": "No id given.", "input": "x"}), # line 6: gets a stable id
+    ]) + "\n")
+    out = load_seeds(_config(tmp_path, "seeds.jsonl"))
+    assert out.kept.column("id").to_pylist()[0] == "a"
+    assert out.kept.num_rows == 2 and out.rejected.num_rows == 4
+    assert out.rows_in == 6 and out.summary()["reconciles"]
+    details = out.rejected.column("detail").to_pylist()
+    assert details[0].startswith(f"{f}:line 2: invalid JSON")
+    assert details[1] == f"{f}:line 3: field 'instruction': missing required field"
+    assert details[2] == f"{f}:line 4: field 'instruction': wrong type: expected string, got int"
+    assert "line 5: field 'id': duplicate id 'a'" in details[3]
+    again = load_seeds(_config(tmp_path, "seeds.jsonl"))
+    assert again.kept.column("id").to_pylist() == out.kept.column("id").to_pylist()
+
+
+def test_strict_mode_fails_the_load_with_every_error(tmp_path):
+    (tmp_path / "s.jsonl").write_text('{"instruction": "ok"}\n{"instruction": ""}\n')
+    with pytest.raises(InputError, match=r"s.jsonl:line 2: field 'instruction': empty string"):
+        load_seeds(_config(tmp_path, "s.jsonl", strict=True))
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "file is empty"),
+    (b"   \n\n", "file is empty"),
+    (b'{"instruction": "caf\xe9"}\n', r"line 1: not UTF-8 text \(byte 0xe9"),
+])
+def test_unreadable_files_name_the_file(tmp_path, content, message):
+    (tmp_path / "bad.jsonl").write_bytes(content)
+    with pytest.raises(InputError, match=message) as info:
+        load_seeds(_config(tmp_path, "bad.jsonl"))
+    assert str(tmp_path / "bad.jsonl") in str(info.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(InputError, match="nope.jsonl: file not found"):
+        load_seeds(_config(tmp_path, "nope.jsonl"))
+
+
+def test_csv_with_field_map_and_ragged_row(tmp_path):
+    (tmp_path / "s.csv").write_text(
+        'question,context,answer\n"What is 2+2, exactly?",,4\n"Quote ""this""","a\nb",ok\nonly,two\n'
+    )
+    out = load_seeds(_config(tmp_path, "s.csv", field_map={"instruction": "question", "input": "context",
+                                                            "output": "answer"}))
+    assert out.kept.column("instruction").to_pylist() == ["What is 2+2, exactly?", 'Quote "this"']
+    assert out.kept.column("input").to_pylist() == ["", "a\nb"]
+    assert out.rejected.num_rows == 1
+    assert "s.csv:line 5: expected 3 columns (question, context, answer), got 2" in out.rejected["detail"][0].as_py()
+
+
+def test_parquet_seeds_and_wrong_type_row(tmp_path):
+    table = pa.table({"instruction": ["Explain rain.", None], "output": ["Water falls.", "x"]})
+    pq.write_table(table, tmp_path / "s.parquet")
+    out = load_seeds(_config(tmp_path, "s.parquet"))
+    assert out.kept.num_rows == 1
+    expected = f"{tmp_path / 's.parquet'}:row 2: field 'instruction': missing required field"
+    assert out.rejected["detail"][0].as_py() == expected
+
+
+def test_text_corpus_becomes_document_passages(tmp_path):
+    words = " ".join(f"word{i}" for i in range(150))
+    (tmp_path / "corpus.txt").write_text(f"{words}\n\n{words}\n\nShort tail paragraph.\n")
+    out = load_seeds(_config(tmp_path, "corpus.txt"))
+    assert out.kept.num_rows == 2
+    methods = {m["method"] for m in out.kept.column("metadata").to_pylist()}
+    assert methods == {"document"}
+    assert all(r == "" for r in out.kept.column("instruction").to_pylist())
+    assert out.kept.column("input").to_pylist()[1].endswith("Short tail paragraph.")

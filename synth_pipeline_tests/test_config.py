@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import pytest
+
+from synth_pipeline.config import load_config, load_pipeline_config
+from synth_pipeline.errors import ConfigError
+
+
+def test_quickstart_config_loads(tmp_path):
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "quickstart" / "pipeline.yaml"
+    config, taxonomy = load_config(path)
+    assert config.generation.method == "prompt"
+    assert config.teacher.is_local and taxonomy is not None and "math" in taxonomy.domains
+
+
+def test_bad_value_names_file_line_and_key(tmp_path):
+    f = tmp_path / "pipeline.yaml"
+    f.write_text("seeds:\n  paths: [s.jsonl]\ngeneration:\n  method: prompt\n  count: -3\n")
+    with pytest.raises(ConfigError) as info:
+        load_pipeline_config(f)
+    assert str(info.value).startswith(f"{f}:5: generation.count: Input should be greater than 0")
+
+
+def test_unknown_key_and_missing_section(tmp_path):
+    f = tmp_path / "pipeline.yaml"
+    f.write_text("teacher:\n  modle: gpt-4o\n")
+    with pytest.raises(ConfigError) as info:
+        load_pipeline_config(f)
+    message = str(info.value)
+    assert f"{f}:2: teacher.modle: Extra inputs are not permitted" in message
+    assert f"{f}:1: seeds: Field required" in message  # missing keys point at their mapping
+
+
+def test_invalid_yaml_and_split_sum(tmp_path):
+    f = tmp_path / "pipeline.yaml"
+    f.write_text("seeds: [\n")
+    with pytest.raises(ConfigError, match=r"pipeline.yaml:2: invalid YAML"):
+        load_pipeline_config(f)
+    f.write_text("seeds:\n  paths: [a]\nsplit:\n  train: 0.9\n  val: 0.1\n  test: 0.1\n")
+    with pytest.raises(ConfigError, match=r"pipeline.yaml:3: split: Value error, train \+ val \+ test must be 1.0"):
+        load_pipeline_config(f)
+
+
+def test_taxonomy_targets_checked(tmp_path):
+    (tmp_path / "taxonomy.yaml").write_text("domains: [a, b]\ntargets: {a: 0.5, c: 0.5}\n")
+    (tmp_path / "pipeline.yaml").write_text("seeds:\n  paths: [s]\ntaxonomy: taxonomy.yaml\n")
+    unknown = r"taxonomy.yaml:1: \(top level\): Value error, targets name unknown domains: \['c'\]"
+    with pytest.raises(ConfigError, match=unknown):
+        load_config(tmp_path / "pipeline.yaml")
