@@ -31,6 +31,14 @@ class PhaseOutput:
     def rejected_by_rule(self) -> dict[str, int]:
         return dict(Counter(self.rejected.column("rule").to_pylist())) if self.rejected.num_rows else {}
 
+    def rejected_ids_by_rule(self) -> dict[str, list[str]]:
+        by_rule: dict[str, list[str]] = {}
+        if self.rejected.num_rows:
+            for rule, row_id in zip(self.rejected.column("rule").to_pylist(),
+                                    self.rejected.column("id").to_pylist(), strict=True):
+                by_rule.setdefault(rule, []).append(row_id)
+        return by_rule
+
     def summary(self) -> dict[str, Any]:
         """The per-phase block of qa_report.json."""
         return {
@@ -41,5 +49,6 @@ class PhaseOutput:
             "rejected": self.rejected.num_rows,
             "rejected_by_rule": self.rejected_by_rule(),
             "reconciles": self.rows_in == self.kept.num_rows + self.rejected.num_rows,
+            "rejected_ids_by_rule": self.rejected_ids_by_rule(),
             "metrics": self.metrics,
         }

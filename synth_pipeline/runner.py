@@ -9,7 +9,7 @@ from typing import Any
 
 import dagster as dg
 
-from synth_pipeline.definitions import build_defs
+from synth_pipeline.definitions import build_defs, build_resources
 from synth_pipeline.defs.io import summary_key
 from synth_pipeline.defs.partitions import dataset_version
 
@@ -26,26 +26,29 @@ class RunResult:
 
 
 def run_version(config_path: str | Path, version: str, *, out_dir: str | Path | None = None,
-                instance: dg.DagsterInstance | None = None, progress=None) -> RunResult:
+                instance: dg.DagsterInstance | None = None, progress=None,
+                log_level: str = "WARNING") -> RunResult:
     """Add `version` as a partition and materialize each phase in order.
 
     A failing blocking gate stops the phases after it; the summaries written so far are still
     returned so the user sees where rows went.
     """
+    resources = build_resources(str(Path(config_path).absolute()), str(out_dir) if out_dir else None)
     defs = build_defs(str(Path(config_path).absolute()), str(out_dir) if out_dir else None)
     instance = instance or dg.DagsterInstance.get()
     if not instance.has_dynamic_partition(dataset_version.name, version):
         instance.add_dynamic_partitions(dataset_version.name, [version])
     assets = list(defs.assets or [])
     checks = list(defs.asset_checks or [])
-    pipeline = defs.resources["pipeline"]
+    pipeline = resources["pipeline"]
     result = RunResult(version=version, success=True)
     for phase in PHASES:
         status = progress.status(f"[bold]{phase}[/] for {version}") if progress else nullcontext()
         with status:
             run = dg.materialize(
                 [*assets, *checks], selection=dg.AssetSelection.assets(phase),
-                partition_key=version, instance=instance, raise_on_error=False,
+                partition_key=version, instance=instance, resources=resources, raise_on_error=False,
+                run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
             )
         failed = [
             f"{e.asset_key.to_user_string()}:{e.check_name} {e.metadata.get('observed', '')}"

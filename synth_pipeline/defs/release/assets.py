@@ -1,0 +1,56 @@
+import hashlib
+from pathlib import Path
+
+import dagster as dg
+import pyarrow as pa
+
+from synth_pipeline.defs.io import summary_key
+from synth_pipeline.defs.partitions import dataset_version
+from synth_pipeline.defs.resources import PipelineResource
+from synth_pipeline.export.release import release_filesystem, write_release
+
+UPSTREAM = ("seeds", "generated", "filtered", "prelabeled", "reviewed", "decontaminated")
+
+
+def _previous_release(context: dg.AssetExecutionContext, fs, base: str, version: str) -> str | None:
+    """The newest version added before this one that has a release folder."""
+    import pyarrow.fs as pafs
+
+    keys = context.instance.get_dynamic_partitions(dataset_version.name)
+    earlier = keys[: keys.index(version)] if version in keys else keys
+    for key in reversed(earlier):
+        if fs.get_file_info(f"{base}/{key}/metadata.json").type == pafs.FileType.File:
+            return f"{base}/{key}"
+    return None
+
+
+@dg.asset(partitions_def=dataset_version, group_name="synth", kinds={"python", "json"}, code_version="1",
+          description="datasets/<version>/: splits in every format, metadata, QA report, changelog.")
+def release(context: dg.AssetExecutionContext, decontaminated: pa.Table, pipeline: PipelineResource):
+    config, store, version = pipeline.config, pipeline.store, context.partition_key
+    summaries = [store.read_json(summary_key(p, version)) for p in UPSTREAM]
+    seeds = store.read_table(f"seeds/{version}.parquet")
+    generated = summaries[1]["metrics"]
+    extra = {
+        "seed_set_sha256": hashlib.sha256(
+            "\n".join(sorted(seeds.column("id").to_pylist())).encode()).hexdigest(),
+        "seed_rows": seeds.num_rows,
+        "tokens_in": generated.get("tokens_in"), "tokens_out": generated.get("tokens_out"),
+        "cost_usd": generated.get("cost_usd"), "llm_calls": generated.get("calls"),
+    }
+    decontam_key = f"decontaminated/{version}.log.json"
+    decontam_log = store.read_json(decontam_key) if store.exists(decontam_key) else None
+    fs, base = release_filesystem(config.storage, pipeline.release_dir())
+    result = write_release(
+        decontaminated, base, version, config, phase_summaries=summaries, extra_metadata=extra,
+        decontam_log=decontam_log, previous_version_dir=_previous_release(context, fs, base, version),
+        filesystem=fs,
+    )
+    return dg.MaterializeResult(metadata={
+        "path": dg.MetadataValue.path(str(Path(base) / version) if not config.storage.bucket
+                                      else f"s3://{result.path}"),
+        "rows": result.rows,
+        "splits": dg.MetadataValue.json(result.splits),
+        "formats": dg.MetadataValue.json(result.formats),
+        "drift_flags": dg.MetadataValue.json(result.drift_flags),
+    })
