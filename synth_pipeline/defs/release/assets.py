@@ -32,7 +32,7 @@ def release(context: dg.AssetExecutionContext, decontaminated: pa.Table, pipelin
     seeds = store.read_table(f"seeds/{version}.parquet")
     generated = summaries[1]["metrics"]
     extra = {
-        "seed_set_sha256": hashlib.sha256(
+        "seed_set_hash": hashlib.sha256(
             "\n".join(sorted(seeds.column("id").to_pylist())).encode()).hexdigest(),
         "seed_rows": seeds.num_rows,
         "tokens_in": generated.get("tokens_in"), "tokens_out": generated.get("tokens_out"),

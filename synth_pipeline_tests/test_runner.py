@@ -1,0 +1,85 @@
+"""End to end: every phase for one version, with the real embedded local model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+
+from synth_pipeline.runner import PHASES, run_version
+
+QUICKSTART = Path(__file__).resolve().parents[1] / "examples" / "quickstart"
+
+
+def quickstart_copy(tmp_path: Path, **overrides) -> Path:
+    """The quickstart project in tmp_path with small counts and `overrides` merged into pipeline.yaml."""
+    project = tmp_path / "project"
+    shutil.copytree(QUICKSTART, project, ignore=shutil.ignore_patterns(".synth", "datasets"))
+    config = yaml.safe_load((project / "pipeline.yaml").read_text())
+    for section, values in overrides.items():
+        if isinstance(values, dict):
+            config.setdefault(section, {}).update(values)
+        else:
+            config[section] = values
+    config["storage"] = {"base": str(tmp_path / "store")}
+    (project / "pipeline.yaml").write_text(yaml.safe_dump(config))
+    return project / "pipeline.yaml"
+
+
+@pytest.mark.slow
+def test_quickstart_materializes_every_phase_with_the_local_model(tmp_path):
+    config = quickstart_copy(tmp_path, generation={"count": 4}, teacher={"max_tokens": 120})
+    out = tmp_path / "datasets"
+    instance = dg.DagsterInstance.ephemeral()
+    result = run_version(config, "v1", out_dir=out, instance=instance)
+    assert result.success, result.failed_checks
+    assert [s["phase"] for s in result.summaries] == list(PHASES[:-1])
+    release = out / "v1"
+    for name in ("train.jsonl", "val.jsonl", "test.jsonl", "metadata.json", "qa_report.json"):
+        assert (release / name).is_file(), name
+    rows = [json.loads(line) for split in ("train", "val", "test")
+            for line in (release / f"{split}.jsonl").read_text().splitlines()]
+    report = json.loads((release / "qa_report.json").read_text())
+    phases = {p["phase"]: p for p in report["phases"]}
+    # Counts reconcile for every phase, and the release holds what the last phase kept.
+    assert all(p["rows_in"] == p["kept"] + p["rejected"] for p in phases.values())
+    assert phases["generated"]["rows_in"] == 4
+    assert len(rows) == phases["decontaminated"]["kept"]
+    # Provenance: the model that wrote each row, and the seed it came from.
+    assert rows and all(r["metadata"]["model"] == "local/smollm2-135m-instruct" for r in rows)
+    assert all(r["metadata"]["seed_ids"] and r["metadata"]["seed_ids"][0].startswith("seed_task_")
+               for r in rows)
+    # Phases without their real work yet say so instead of pretending.
+    for name, phase in phases.items():
+        assert isinstance(phase["implemented"], bool), name
+    assert instance.get_dynamic_partitions("dataset_version") == ["v1"]
+    metadata = json.loads((release / "metadata.json").read_text())
+    assert metadata["synthetic"] is True
+    assert len(metadata["seed_set_hash"]) == 64
+
+
+@pytest.mark.slow
+def test_import_mode_runs_without_a_model_and_rerelease_fails(tmp_path):
+    rows = [{"id": f"imp-{i}", "instruction": f"Name a prime number larger than {i * 7}.",
+             "input": "", "output": f"{[11, 13, 17, 19, 23, 29, 31, 37, 41, 43][i]} is prime."}
+            for i in range(10)]
+    data = tmp_path / "rows.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in rows) + "\n{broken\n")
+    config = quickstart_copy(tmp_path, generation={"method": "import", "path": str(data)})
+    instance = dg.DagsterInstance.ephemeral()
+    result = run_version(config, "imp", out_dir=tmp_path / "out", instance=instance)
+    assert result.success
+    generated = result.summaries[1]
+    assert (generated["rows_in"], generated["kept"], generated["rejected"]) == (11, 10, 1)
+    released = [json.loads(line)["id"] for s in ("train", "val", "test")
+                for line in (tmp_path / "out" / "imp" / f"{s}.jsonl").read_text().splitlines()]
+    assert sorted(released) == sorted(r["id"] for r in rows if r["id"] in released)
+    assert set(released) <= {r["id"] for r in rows}
+    from synth_pipeline.errors import ReleaseError
+
+    with pytest.raises(ReleaseError, match="imp"):
+        run_version(config, "imp", out_dir=tmp_path / "out", instance=instance)
