@@ -65,7 +65,7 @@ def run_version(config_path: str | Path, version: str, *, out_dir: str | Path | 
             _raise_step_error(run)
             break
     if result.success:
-        result.release_dir = str(Path(pipeline.release_dir()) / version)
+        result.release_dir = f"{pipeline.release_location()[2]}/{version}"
     return result
 
 

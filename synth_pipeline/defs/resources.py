@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import dagster as dg
+import pyarrow.fs as pafs
 from pydantic import PrivateAttr
 
 from synth_pipeline.config import ModelConfig, PipelineConfig, TaxonomyConfig, load_config
@@ -42,8 +43,14 @@ class PipelineResource(dg.ConfigurableResource):
             self._cache["store"] = TableStore.from_config(self.config.storage, base_dir=Path.cwd())
         return self._cache["store"]
 
-    def release_dir(self) -> str:
-        return str(Path(self.out_dir or self.config.export.out_dir).absolute())
+    def release_location(self) -> tuple[pafs.FileSystem, str, str]:
+        """(filesystem, base path, URI) of the release folder: beside the storage when it is S3."""
+        out = self.out_dir or self.config.export.out_dir
+        if self.config.storage.bucket:
+            key = out.strip("/")
+            return self.store.fs, self.store.path(key), self.store.uri(key)
+        base = str(Path(out).absolute())
+        return pafs.LocalFileSystem(), base, base
 
 
 class TeacherResource(dg.ConfigurableResource):

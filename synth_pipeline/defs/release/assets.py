@@ -1,5 +1,4 @@
 import hashlib
-from pathlib import Path
 
 import dagster as dg
 import pyarrow as pa
@@ -7,7 +6,7 @@ import pyarrow as pa
 from synth_pipeline.defs.io import summary_key
 from synth_pipeline.defs.partitions import dataset_version
 from synth_pipeline.defs.resources import PipelineResource
-from synth_pipeline.export.release import release_filesystem, write_release
+from synth_pipeline.export.release import write_release
 
 UPSTREAM = ("seeds", "generated", "filtered", "prelabeled", "reviewed", "decontaminated")
 
@@ -40,15 +39,14 @@ def release(context: dg.AssetExecutionContext, decontaminated: pa.Table, pipelin
     }
     decontam_key = f"decontaminated/{version}.log.json"
     decontam_log = store.read_json(decontam_key) if store.exists(decontam_key) else None
-    fs, base = release_filesystem(config.storage, pipeline.release_dir())
+    fs, base, uri = pipeline.release_location()
     result = write_release(
         decontaminated, base, version, config, phase_summaries=summaries, extra_metadata=extra,
         decontam_log=decontam_log, previous_version_dir=_previous_release(context, fs, base, version),
         filesystem=fs,
     )
     return dg.MaterializeResult(metadata={
-        "path": dg.MetadataValue.path(str(Path(base) / version) if not config.storage.bucket
-                                      else f"s3://{result.path}"),
+        "path": dg.MetadataValue.path(f"{uri}/{version}"),
         "rows": result.rows,
         "splits": dg.MetadataValue.json(result.splits),
         "formats": dg.MetadataValue.json(result.formats),
