@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from synth_pipeline.errors import ConfigError
 
@@ -60,6 +68,59 @@ class ModelConfig(_Strict):
 GenerationMethod = Literal["prompt", "self_instruct", "evol_instruct", "preference", "import"]
 
 
+class SelfInstructOptions(_Strict):
+    """Self-Instruct (Wang et al., 2022) bootstrapping; defaults follow the paper."""
+
+    rounds: int = Field(4, gt=0, description="bootstrap rounds; the pool grows after each")
+    human_in_context: int = Field(6, ge=1, description="human seed instructions per prompt")
+    machine_in_context: int = Field(2, ge=0, description="machine instructions per prompt, once the pool has them")
+    rouge_l_max: float = Field(0.7, gt=0.0, le=1.0, description="reject when ROUGE-L >= this vs the pool")
+    min_words: int = Field(3, ge=1)
+    max_words: int = Field(150, gt=1)
+    blocked_keywords: list[str] = Field(
+        default_factory=lambda: ["image", "images", "picture", "pictures", "photo", "graph", "graphs", "file",
+                                 "files", "map", "maps", "draw", "plot", "go to", "video", "audio", "diagram"],
+        description="things a text-only model cannot handle",
+    )
+    workers: int = Field(2, ge=1, description="processes for ROUGE-L against large pools")
+
+
+EvolOperation = Literal[
+    "add_constraints", "deepen", "concretize", "increase_reasoning", "breadth", "domain_transfer"
+]
+
+
+class EvolInstructOptions(_Strict):
+    """Evol-Instruct (Xu et al., 2023): in-depth and in-breadth evolution with elimination."""
+
+    rounds: int = Field(3, gt=0, description="evolution depth of each chain")
+    operations: list[EvolOperation] = Field(
+        default_factory=lambda: ["add_constraints", "deepen", "concretize", "increase_reasoning", "breadth",
+                                 "domain_transfer"]
+    )
+    no_gain_rouge_l: float = Field(0.9, gt=0.0, le=1.0, description="evolved vs parent ROUGE-L >= this: no gain")
+    min_response_words: int = Field(3, ge=0, description="shorter responses eliminate the evolution")
+    response_max_tokens: int | None = Field(None, gt=0, description="default: teacher.max_tokens")
+
+
+class PreferenceOptions(_Strict):
+    """DPO pairs: a strong and a degraded answer (or best/worst of N), both judged."""
+
+    strategy: Literal["temperature", "best_of_n"] = "temperature"
+    chosen_temperature: float = Field(0.2, ge=0.0, le=2.0)
+    rejected_temperature: float = Field(1.2, ge=0.0, le=2.0)
+    n: int = Field(4, ge=2, description="candidates per prompt for best_of_n")
+    margin: float = Field(1.0, ge=0.0, description="keep a pair only when chosen - rejected >= margin")
+    score_min: int = 1
+    score_max: int = 5
+    critique_revise: bool = Field(False, description="constitutional critique-and-revise of the chosen answer")
+    principles: list[str] = Field(
+        default_factory=lambda: ["Be accurate and do not invent facts.",
+                                 "Answer the question that was asked, completely and concisely.",
+                                 "Avoid harmful, biased or disrespectful content."]
+    )
+
+
 class GenerationConfig(_Strict):
     method: GenerationMethod = "prompt"
     count: int = Field(20, gt=0, description="target number of generated rows")
@@ -77,6 +138,9 @@ class GenerationConfig(_Strict):
         description="sampling temperature per taxonomy task type; others use teacher.temperature",
     )
     invalid_retries: int = Field(1, ge=0, description="re-asks after an unparseable/invalid answer")
+    self_instruct: SelfInstructOptions = Field(default_factory=SelfInstructOptions)
+    evol_instruct: EvolInstructOptions = Field(default_factory=EvolInstructOptions)
+    preference: PreferenceOptions = Field(default_factory=PreferenceOptions)
     options: dict[str, Any] = Field(default_factory=dict, description="method-specific options")
 
     @model_validator(mode="after")
@@ -161,6 +225,20 @@ class GatesConfig(_Strict):
     failing_sample: int = Field(5, ge=0, description="failing rows shown in a gate's result")
 
 
+class PrelabelConfig(_Strict):
+    """AI pre-label: judge scores on the five review dimensions plus taxonomy tags."""
+
+    enabled: bool = True
+    below_gate: Literal["review", "reject"] = Field(
+        "review", description="rows whose judge mean is under gates.judge_min: route to review or reject"
+    )
+    on_judge_error: Literal["review", "reject"] = Field(
+        "review", description="rows the judge could not score (failed call or unparseable answer)"
+    )
+    template: str = Field("judge_rubric", description="rubric prompt template (generation/prompts)")
+    classify_template: str = Field("classify_taxonomy", description="domain/difficulty prompt template")
+
+
 class ReviewConfig(_Strict):
     mode: Literal["auto", "human"] = "auto"
     overlap: float = Field(0.1, ge=0.0, le=1.0)
@@ -187,7 +265,7 @@ class DecontamConfig(_Strict):
     cache_dir: str = Field(".synth/decontam_cache", description="per-suite-version index cache")
     batch_rows: int = Field(20_000, gt=0, description="rows normalised and hashed at a time")
     semantic: bool = Field(False, description="also flag paraphrased leaks by embedding similarity")
-    semantic_threshold: float = Field(0.9, gt=0.0, le=1.0, description="cosine similarity to flag")
+    semantic_threshold: float = Field(0.85, gt=0.0, le=1.0, description="cosine similarity to flag")
 
     @field_validator("suites")
     @classmethod
@@ -241,11 +319,11 @@ ExportFormat = Literal[
 
 
 class ExportConfig(_Strict):
-    formats: list[ExportFormat] = Field(default_factory=lambda: ["alpaca"])
-    out_dir: str = Field("datasets", description="release folder, relative to the working directory")
     kind: Literal["instruction", "chat", "preference"] | None = Field(
         None, description="record kind released; when set, formats are checked against it at load time"
     )
+    formats: list[ExportFormat] = Field(default_factory=lambda: ["alpaca"])
+    out_dir: str = Field("datasets", description="release folder, relative to the working directory")
     system_prompt: str | None = Field(None, description="system message when instruction rows become chats")
     batch_rows: int = Field(65_536, gt=0, description="rows per record batch while writing")
     validate_rows: bool = Field(True, description="check every exported row against its JSON Schema")
@@ -255,15 +333,17 @@ class ExportConfig(_Strict):
     drift_psi_warn: float = Field(0.1, ge=0.0, description="PSI above this is flagged as a moderate shift")
     drift_psi_max: float = Field(0.2, ge=0.0, description="PSI above this is flagged as a major shift")
 
-    @model_validator(mode="after")
-    def _formats_fit_kind(self) -> ExportConfig:
+    @field_validator("formats")
+    @classmethod
+    def _formats_fit_kind(cls, formats: list[str], info: ValidationInfo) -> list[str]:
         from synth_pipeline.export.compat import check_formats
 
-        if self.kind is not None:
-            check_formats(self.kind, self.formats)
-        elif len(set(self.formats)) != len(self.formats):
-            raise ValueError(f"export formats listed twice: {self.formats}")
-        return self
+        kind = info.data.get("kind")
+        if kind:
+            return check_formats(kind, formats)
+        if not formats or len(set(formats)) != len(formats):
+            raise ValueError(f"list each export format once, at least one: {formats}")
+        return formats
 
 
 class StorageConfig(_Strict):
@@ -285,6 +365,7 @@ class PipelineConfig(_Strict):
     generation: GenerationConfig = Field(default_factory=GenerationConfig)
     filters: FiltersConfig = Field(default_factory=FiltersConfig)
     gates: GatesConfig = Field(default_factory=GatesConfig)
+    prelabel: PrelabelConfig = Field(default_factory=PrelabelConfig)
     review: ReviewConfig = Field(default_factory=ReviewConfig)
     decontam: DecontamConfig = Field(default_factory=DecontamConfig)
     bias: BiasConfig = Field(default_factory=BiasConfig)

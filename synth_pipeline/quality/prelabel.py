@@ -1,0 +1,134 @@
+"""AI pre-label: LLM-as-judge rubric scores and taxonomy tags for every row.
+
+The judge scores the five review dimensions (1-5) with a rationale; a second structured call
+tags domain and difficulty from the taxonomy (grammar-enforced enums where the provider supports
+JSON schema). Rows under the judge gate, or that the judge could not score, are routed to human
+review (qa_status ``needs_review``) or rejected, as configured; nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+import pyarrow as pa
+
+from synth_pipeline.config import PipelineConfig, TaxonomyConfig
+from synth_pipeline.generation.judge import JudgeResult, judge_rows
+from synth_pipeline.generation.methods.common import Job, ask_structured
+from synth_pipeline.generation.teacher import TeacherClient
+from synth_pipeline.generation.templates import render
+from synth_pipeline.phase import PhaseOutput
+from synth_pipeline.quality.judge_rubric import DIMENSIONS
+from synth_pipeline.records import kind_of, metadata_dict, reject, rejected_table, to_table
+
+PHASE = "prelabeled"
+NEEDS_REVIEW = "needs_review"
+PRELABELED = "prelabeled"
+
+
+def _row_text(row: dict[str, Any]) -> str:
+    body = {k: v for k, v in row.items() if k not in {"id", "metadata"}}
+    return json.dumps(body, ensure_ascii=False)[:3000]
+
+
+def classify_rows(table: pa.Table, taxonomy: TaxonomyConfig, judge: TeacherClient, template: str,
+                  retries: int = 1) -> dict[str, dict[str, str] | str]:
+    """id -> {"domain", "difficulty"}, or id -> error text when no valid tag came back."""
+    schema = {
+        "type": "object",
+        "properties": {"domain": {"type": "string", "enum": list(taxonomy.domains)},
+                       "difficulty": {"type": "string", "enum": list(taxonomy.difficulties)}},
+        "required": ["domain", "difficulty"],
+        "additionalProperties": False,
+    }
+    example_domain = "math" if "math" in taxonomy.domains else taxonomy.domains[0]
+    jobs = [
+        Job(id=row["id"], sample_index=0, temperature=0.0, max_tokens=40,
+            messages=[{"role": "user", "content": render(
+                template, domains=taxonomy.domains, difficulties=taxonomy.difficulties,
+                example_domain=example_domain, row_json=_row_text(row))}])
+        for row in table.to_pylist()
+    ]
+    answers = ask_structured(judge, jobs, schema, "taxonomy_tags", retries)
+    return {a.job.id: (a.obj if a.obj is not None else (a.error or "no answer")) for a in answers}
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 4) if values else None
+
+
+def run_prelabel(table: pa.Table, config: PipelineConfig, taxonomy: TaxonomyConfig | None,
+                 judge: TeacherClient) -> PhaseOutput:
+    settings, gate = config.prelabel, config.gates.judge_min
+    kind = kind_of(table)
+    retries = config.generation.invalid_retries
+    before = judge.stats.as_dict()
+    results: dict[str, JudgeResult] = {r.id: r for r in judge_rows(table, judge, settings.template, retries)}
+    tags = classify_rows(table, taxonomy, judge, settings.classify_template, retries) if taxonomy else {}
+
+    kept: list[dict[str, Any]] = []
+    rejected: list[dict[str, Any]] = []
+    means: list[float] = []
+    by_dim: dict[str, list[float]] = {d: [] for d in DIMENSIONS}
+    for row in table.to_pylist():
+        result = results[row["id"]]
+        meta = metadata_dict(row["metadata"])
+        extra = json.loads(meta.get("extra") or "{}")
+        tag = tags.get(row["id"])
+        if isinstance(tag, dict):
+            for field in ("domain", "difficulty"):
+                if meta.get(field) and meta[field] != tag[field]:
+                    extra[f"intended_{field}"] = meta[field]  # the generator's cell, kept for audit
+                meta[field] = tag[field]
+        elif isinstance(tag, str):
+            extra["tag_error"] = tag
+        route = None
+        if result.mean is None:
+            extra["judge_error"] = result.error
+            route = ("prelabel_judge_failed", settings.on_judge_error, None)
+        else:
+            means.append(result.mean)
+            for dim, score in result.scores.items():
+                by_dim[dim].append(float(score))
+            meta["scores"] = {**(meta.get("scores") or {}), **{d: float(s) for d, s in result.scores.items()},
+                              "judge_mean": result.mean}
+            extra["judge_rationale"] = result.rationale
+            if result.mean < gate:
+                route = ("prelabel_judge_below_gate", settings.below_gate, result.mean)
+        extra["judge_model"] = judge.model_id
+        meta["extra"] = json.dumps(extra, sort_keys=True, default=str)
+        meta["qa_status"] = PRELABELED
+        row["metadata"] = meta
+        if route and route[1] == "reject":
+            rejected.append(reject(row, PHASE, route[0], value=route[2], threshold=gate,
+                                   detail=result.error or result.rationale))
+            continue
+        if route:
+            meta["qa_status"] = NEEDS_REVIEW
+        kept.append(row)
+
+    after = judge.stats.as_dict()
+    usage = {k: after[k] - before[k] for k in ("calls", "cache_hits", "tokens_in", "tokens_out", "cost_usd")
+             if isinstance(after.get(k), (int, float))}
+    domains = Counter(r["metadata"]["domain"] for r in kept)
+    return PhaseOutput(
+        phase=PHASE,
+        kept=to_table(kept, kind),
+        rejected=rejected_table(rejected),
+        metrics={
+            "judge_model": judge.model_id,
+            "judge_mean": _mean(means),
+            "judge_min_gate": gate,
+            "scored_rows": len(means),
+            "unscored_rows": table.num_rows - len(means),
+            "below_gate_rows": sum(1 for m in means if m < gate),
+            "needs_review_rows": sum(1 for r in kept if r["metadata"]["qa_status"] == NEEDS_REVIEW),
+            "dimension_means": {d: _mean(v) for d, v in by_dim.items()},
+            "judge_mean_histogram": dict(sorted(Counter(round(m) for m in means).items())),
+            "domains": dict(domains),
+            "difficulties": dict(Counter(r["metadata"]["difficulty"] for r in kept)),
+            **usage,
+        },
+    )
