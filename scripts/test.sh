@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
 . .venv/bin/activate
-ruff check synth_pipeline synth_pipeline_tests benchmarks
+ruff check .
 python -m pytest "$@"
