@@ -137,6 +137,20 @@ class TableStore:
         with contextlib.suppress(FileNotFoundError):
             self.fs.delete_file(self.path(key))
 
+    def list_modified(self, prefix: str = "") -> list[tuple[str, float]]:
+        """(key, modification time as a UNIX timestamp) of every file under `prefix`."""
+        selector = pafs.FileSelector(self.path(prefix), recursive=True, allow_not_found=True)
+        return sorted(
+            (info.path[len(self.base) + 1:], info.mtime.timestamp() if info.mtime else 0.0)
+            for info in self.fs.get_file_info(selector) if info.type == pafs.FileType.File
+        )
+
+    def download(self, key: str, target: Path) -> Path:
+        """Copy one object to a local file (for readers that need a path)."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(self.read_bytes(key))
+        return target
+
     def list(self, prefix: str = "") -> list[str]:
         selector = pafs.FileSelector(self.path(prefix), recursive=True, allow_not_found=True)
         return sorted(
