@@ -50,10 +50,7 @@ def run_version(config_path: str | Path, version: str, *, out_dir: str | Path | 
                 partition_key=version, instance=instance, resources=resources, raise_on_error=False,
                 run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
             )
-        failed = [
-            f"{e.asset_key.to_user_string()}:{e.check_name} {e.metadata.get('observed', '')}"
-            for e in run.get_asset_check_evaluations() if not e.passed
-        ]
+        failed = [_describe(e) for e in run.get_asset_check_evaluations() if not e.passed]
         result.failed_checks += failed
         store = pipeline.store
         if store.exists(summary_key(phase, version)):
@@ -67,6 +64,16 @@ def run_version(config_path: str | Path, version: str, *, out_dir: str | Path | 
     if result.success:
         result.release_dir = f"{pipeline.release_location()[2]}/{version}"
     return result
+
+
+def _describe(evaluation) -> str:
+    def value(key: str):
+        item = evaluation.metadata.get(key)
+        return getattr(item, "value", item)
+
+    blocking = " (blocking)" if getattr(evaluation, "blocking", False) else ""
+    return (f"{evaluation.asset_key.to_user_string()}.{evaluation.check_name}{blocking}: observed "
+            f"{value('observed')}, threshold {value('threshold')}")
 
 
 def _raise_step_error(run: dg.ExecuteInProcessResult) -> None:
