@@ -127,6 +127,9 @@ class GenerationConfig(_Strict):
     per_seed: int = Field(1, gt=0, description="candidates per seed (prompt method)")
     path: str | None = Field(None, description="import mode: file of already-generated rows")
     template: str = "instruction_from_seed"
+    cell_template: str = Field(
+        "instruction_from_cell", description="template when there are no seeds: one job per taxonomy cell in turn"
+    )
     document_template: str = Field(
         "instruction_from_document", description="template for seeds whose metadata.method is 'document'"
     )
@@ -262,7 +265,8 @@ class DecontamConfig(_Strict):
     suites: list[str] = Field(default_factory=lambda: list(BUILTIN_SUITES), description="built-in suites")
     user_suites: list[UserSuiteConfig] = Field(default_factory=list)
     n: int = Field(13, gt=0, description="n-gram length in words (lm-eval / GPT-3 convention)")
-    cache_dir: str = Field(".synth/decontam_cache", description="per-suite-version index cache")
+    cache_dir: str = Field(".synth/decontam_cache",
+                           description="per-suite-version index cache, relative to the working directory")
     batch_rows: int = Field(20_000, gt=0, description="rows normalised and hashed at a time")
     semantic: bool = Field(False, description="also flag paraphrased leaks by embedding similarity")
     semantic_threshold: float = Field(0.85, gt=0.0, le=1.0, description="cosine similarity to flag")
@@ -325,7 +329,7 @@ class ExportConfig(_Strict):
     formats: list[ExportFormat] = Field(default_factory=lambda: ["alpaca"])
     out_dir: str = Field("datasets", description="release folder, relative to the working directory")
     system_prompt: str | None = Field(None, description="system message when instruction rows become chats")
-    batch_rows: int = Field(65_536, gt=0, description="rows per record batch while writing")
+    batch_rows: int = Field(16_384, gt=0, description="rows per record batch while writing (memory ~ this)")
     validate_rows: bool = Field(True, description="check every exported row against its JSON Schema")
     card_license: str | None = Field(None, description="Hugging Face licence id for the dataset card")
     changelog_max_ids: int = Field(50, ge=0, description="ids listed per change type in changelog.md")

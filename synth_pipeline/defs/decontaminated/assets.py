@@ -1,11 +1,16 @@
 import dagster as dg
 import pyarrow as pa
 
-from synth_pipeline.defs.metadata import emit, passthrough
+from synth_pipeline.defs.metadata import emit
 from synth_pipeline.defs.partitions import dataset_version
 from synth_pipeline.defs.resources import PipelineResource
 
 
-@dg.asset(partitions_def=dataset_version, group_name="synth", kinds={"python", "parquet"}, code_version="0")
+@dg.asset(partitions_def=dataset_version, group_name="synth", kinds={"python", "parquet"}, code_version="1",
+          description="Rows with no 13-gram overlap with the benchmark suites; decontam_log.json beside.")
 def decontaminated(context: dg.AssetExecutionContext, reviewed: pa.Table, pipeline: PipelineResource):
-    return emit(context, passthrough("decontaminated", reviewed))
+    from synth_pipeline.decontam.check import run_decontam
+
+    output, log = run_decontam(reviewed, pipeline.config)
+    pipeline.store.write_json(f"decontaminated/{context.partition_key}.log.json", log)
+    return emit(context, output)
