@@ -7,9 +7,9 @@ the input table and the index is bounded by one batch whatever the table's size.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
