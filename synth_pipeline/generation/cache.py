@@ -1,0 +1,136 @@
+"""Response cache beside the storage: every answered call is durable the moment it arrives.
+
+* local folder: append-only JSONL shards (one per client run), one flushed line per answer —
+  a few microseconds per entry, so caching costs bulk generation almost nothing;
+* S3 prefix (or any non-local pyarrow filesystem): one small JSON object per answer, because
+  objects cannot be appended to.
+
+Either way a run killed halfway resumes paying only for the calls it never got back. The key
+hashes everything that changes the answer (model, messages, sampling parameters, sample index),
+so a re-run of a finished version makes zero calls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pyarrow.fs as pafs
+
+from synth_pipeline.errors import StorageError
+
+SHARDS = "shards"
+
+
+def cache_key(model: str, messages: list[Mapping[str, Any]], params: Mapping[str, Any],
+              sample_index: int) -> str:
+    """sha256 over a canonical JSON of what determines the answer."""
+    payload = json.dumps(
+        {"model": model, "messages": messages, "params": dict(params), "sample": sample_index},
+        sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+class ResponseCache:
+    """Key -> JSON entry under `base_path` of a pyarrow FileSystem (local folder or S3 prefix).
+
+    The folder is listed once at open (local shards are read whole, they are small), so a
+    lookup of a missing key costs no request; S3 entries are read lazily.
+    """
+
+    def __init__(self, fs: pafs.FileSystem, base_path: str) -> None:
+        self.fs = fs
+        self.base = base_path.rstrip("/")
+        self.is_local = isinstance(fs, pafs.LocalFileSystem)
+        self._known: set[str] = set()
+        self._mem: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        self._shard: Any = None
+        try:
+            if self.is_local:
+                fs.create_dir(self.base, recursive=True)
+            infos = fs.get_file_info(pafs.FileSelector(self.base, recursive=True, allow_not_found=True))
+        except OSError as exc:
+            raise StorageError(f"response cache at {self.base}: {exc}") from None
+        for info in infos:
+            if info.type != pafs.FileType.File:
+                continue
+            if info.base_name.endswith(".jsonl"):
+                self._load_shard(info.path)
+            elif info.base_name.endswith(".json"):
+                self._known.add(info.base_name[: -len(".json")])
+
+    @classmethod
+    def local(cls, path: str | Path) -> ResponseCache:
+        return cls(pafs.LocalFileSystem(), str(Path(path).resolve()))
+
+    def _load_shard(self, path: str) -> None:
+        with self.fs.open_input_stream(path) as f:
+            data = f.read().decode("utf-8", "replace")
+        for line in data.splitlines():
+            try:
+                record = json.loads(line)
+                self._mem[record["key"]] = record["entry"]
+            except (ValueError, KeyError, TypeError):
+                continue  # a line torn by a kill mid-write is a miss, not an error
+
+    def _path(self, key: str) -> str:
+        return f"{self.base}/{key[:2]}/{key}.json"
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._mem or key in self._known
+
+    def __len__(self) -> int:
+        return len(self._known | set(self._mem))
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The stored entry, or None; an unreadable object counts as a miss."""
+        entry = self._mem.get(key)
+        if entry is not None or key not in self._known:
+            return entry
+        try:
+            with self.fs.open_input_stream(self._path(key)) as f:
+                entry = json.loads(f.read())
+        except (OSError, ValueError):
+            self._known.discard(key)
+            return None
+        self._mem[key] = entry
+        return entry
+
+    def put(self, key: str, entry: Mapping[str, Any]) -> None:
+        """Persist one entry now: a flushed shard line locally, one object on S3."""
+        entry = dict(entry)
+        try:
+            if self.is_local:
+                line = json.dumps({"key": key, "entry": entry}, ensure_ascii=False, default=str) + "\n"
+                with self._lock:
+                    if self._shard is None:
+                        self.fs.create_dir(f"{self.base}/{SHARDS}", recursive=True)
+                        self._shard = open(f"{self.base}/{SHARDS}/{uuid.uuid4().hex}.jsonl", "a",  # noqa: SIM115
+                                           encoding="utf-8")
+                    self._shard.write(line)
+                    self._shard.flush()
+            else:
+                data = json.dumps(entry, ensure_ascii=False, default=str).encode("utf-8")
+                with self.fs.open_output_stream(self._path(key)) as f:
+                    f.write(data)
+        except OSError as exc:
+            raise StorageError(f"response cache at {self.base}: cannot write entry {key}: {exc}") from None
+        with self._lock:
+            self._mem[key] = entry
+            self._known.add(key)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._shard is not None:
+                self._shard.close()
+                self._shard = None
+
+    def __del__(self) -> None:
+        self.close()

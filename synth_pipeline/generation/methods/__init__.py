@@ -1,0 +1,1 @@
+"""Generation methods, one module each; `synth_pipeline.generation.run` dispatches on generation.method."""
