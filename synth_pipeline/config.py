@@ -199,7 +199,7 @@ class FiltersConfig(_Strict):
     pii_custom: dict[str, str] = Field(
         default_factory=dict, description="entity name -> regex of extra PII recognisers"
     )
-    pii_workers: int = Field(1, ge=1, description="worker processes for the spaCy NER pass")
+    pii_workers: int = Field(2, ge=1, description="forked worker processes scanning PII (64+ texts)")
     exact_dedup: bool = True
     near_dedup: bool = True
     near_dedup_threshold: float = Field(0.8, gt=0.0, le=1.0)
