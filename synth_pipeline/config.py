@@ -380,6 +380,18 @@ class PipelineConfig(_Strict):
     # Set by the loader, not by users.
     config_path: str | None = Field(None, exclude=True)
 
+    @model_validator(mode="after")
+    def _formats_fit_generated_kind(self) -> PipelineConfig:
+        """Generated rows' kind is known from the method: an impossible format fails now, not at release."""
+        if self.export.kind is None and self.generation.method != "import":
+            from synth_pipeline.export.compat import check_formats, kind_for_method
+
+            try:
+                check_formats(kind_for_method(self.generation.method), self.export.formats)
+            except ValueError as exc:
+                raise ValueError(f"export.formats: {exc}") from None
+        return self
+
     @property
     def base_dir(self) -> Path:
         return Path(self.config_path).parent if self.config_path else Path.cwd()

@@ -49,3 +49,12 @@ def test_taxonomy_targets_checked(tmp_path):
     unknown = r"taxonomy.yaml:1: \(top level\): Value error, targets name unknown domains: \['c'\]"
     with pytest.raises(ConfigError, match=unknown):
         load_config(tmp_path / "pipeline.yaml")
+
+
+def test_export_format_must_fit_the_generated_kind(tmp_path):
+    f = tmp_path / "pipeline.yaml"
+    f.write_text("seeds:\n  paths: [s]\ngeneration:\n  method: prompt\nexport:\n  formats: [alpaca, dpo]\n")
+    with pytest.raises(ConfigError, match=r"export.formats: .*dpo"):
+        load_pipeline_config(f)
+    f.write_text("seeds:\n  paths: [s]\ngeneration:\n  method: preference\nexport:\n  formats: [dpo, openai]\n")
+    assert load_pipeline_config(f).export.formats == ["dpo", "openai"]

@@ -30,3 +30,25 @@ def decontaminated_pii(decontaminated: pa.Table, pipeline: PipelineResource) -> 
 @dg.asset_check(asset=decontaminated, blocking=True, description="100 % schema-valid rows in the release")
 def decontaminated_format(decontaminated: pa.Table, pipeline: PipelineResource) -> dg.AssetCheckResult:
     return check_result(decontaminated, pipeline.config, "format")
+
+
+@dg.asset_check(asset=decontaminated, description="bias audit: parity, sentiment gap, topic coverage, stereotypes")
+def decontaminated_bias(decontaminated: pa.Table, pipeline: PipelineResource) -> dg.AssetCheckResult:
+    from synth_pipeline.quality.bias import bias_audit
+
+    report = bias_audit(decontaminated, pipeline.taxonomy, pipeline.config)
+    checks = report["checks"]
+    return dg.AssetCheckResult(
+        passed=report["passed"], severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "observed": sum(1 for c in checks if c["passed"] is False),
+            "threshold": 0,
+            "checks": dg.MetadataValue.table(
+                records=[dg.TableRecord({"name": c["name"], "value": str(c["value"]), "threshold": str(c["threshold"]),
+                                         "passed": str(c["passed"])}) for c in checks],
+                schema=dg.TableSchema(columns=[dg.TableColumn(n, "string")
+                                               for n in ("name", "value", "threshold", "passed")]),
+            ),
+            "stereotype_flags": dg.MetadataValue.json(report["stereotypes"].get("flagged", [])[:20]),
+        },
+    )

@@ -37,6 +37,11 @@ def release(context: dg.AssetExecutionContext, decontaminated: pa.Table, pipelin
         "tokens_in": generated.get("tokens_in"), "tokens_out": generated.get("tokens_out"),
         "cost_usd": generated.get("cost_usd"), "llm_calls": generated.get("calls"),
     }
+    from synth_pipeline.quality.bias import bias_audit
+
+    extra["bias"] = bias_audit(decontaminated, pipeline.taxonomy, config)
+    review = summaries[UPSTREAM.index("reviewed")]
+    extra["review"] = {"implemented": review["implemented"], **review["metrics"]}
     decontam_key = f"decontaminated/{version}.log.json"
     decontam_log = store.read_json(decontam_key) if store.exists(decontam_key) else None
     fs, base, uri = pipeline.release_location()
