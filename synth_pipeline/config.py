@@ -161,6 +161,10 @@ class FiltersConfig(_Strict):
     max_repetition: float = Field(
         0.15, ge=0.0, le=1.0, description="max share of characters in duplicated word 5-grams (Gopher)"
     )
+    repetition_min_words: int = Field(
+        50, ge=0, description="rows with fewer words skip the n-gram repetition checks (Gopher's document "
+        "minimum); repeated-line checks still apply"
+    )
     max_dup_line_frac: float = Field(0.3, ge=0.0, le=1.0, description="max share of duplicated lines")
     max_dup_line_char_frac: float = Field(0.2, ge=0.0, le=1.0, description="chars in duplicated lines")
     top_ngram_max: dict[int, float] = Field(

@@ -5,10 +5,11 @@ import pyarrow as pa
 
 from synth_pipeline.defs.decontaminated.assets import decontaminated
 from synth_pipeline.defs.gates import check_result
+from synth_pipeline.defs.partitions import dataset_version
 from synth_pipeline.defs.resources import PipelineResource
 
 
-@dg.asset_check(asset=decontaminated, blocking=True,
+@dg.asset_check(asset=decontaminated, partitions_def=dataset_version, blocking=True,
                 description="0 n-gram matches against the benchmark suites (re-checked independently)")
 def decontaminated_no_benchmark_overlap(decontaminated: pa.Table,
                                         pipeline: PipelineResource) -> dg.AssetCheckResult:
@@ -22,17 +23,20 @@ def decontaminated_no_benchmark_overlap(decontaminated: pa.Table,
     })
 
 
-@dg.asset_check(asset=decontaminated, blocking=True, description="no PII in what the release will contain")
+@dg.asset_check(asset=decontaminated, partitions_def=dataset_version, blocking=True,
+                description="no PII in what the release will contain")
 def decontaminated_pii(decontaminated: pa.Table, pipeline: PipelineResource) -> dg.AssetCheckResult:
     return check_result(decontaminated, pipeline.config, "pii")
 
 
-@dg.asset_check(asset=decontaminated, blocking=True, description="100 % schema-valid rows in the release")
+@dg.asset_check(asset=decontaminated, partitions_def=dataset_version, blocking=True,
+                description="100 % schema-valid rows in the release")
 def decontaminated_format(decontaminated: pa.Table, pipeline: PipelineResource) -> dg.AssetCheckResult:
     return check_result(decontaminated, pipeline.config, "format")
 
 
-@dg.asset_check(asset=decontaminated, description="bias audit: parity, sentiment gap, topic coverage, stereotypes")
+@dg.asset_check(asset=decontaminated, partitions_def=dataset_version,
+                description="bias audit: parity, sentiment gap, topic coverage, stereotypes")
 def decontaminated_bias(decontaminated: pa.Table, pipeline: PipelineResource) -> dg.AssetCheckResult:
     from synth_pipeline.quality.bias import bias_audit
 
