@@ -1,0 +1,228 @@
+"""The `filtered` phase: every auto-filter over one table, one PhaseOutput.
+
+Order (cheap and certain first, so expensive steps see fewer rows): format, length,
+repetition, [Gopher quality], language, toxicity, PII (reject or redact), exact dedup,
+near dedup, novelty vs seeds. A row is rejected by the first rule it fails, with the
+measured value and threshold; kept + rejected = rows in.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from synth_pipeline.config import FiltersConfig, GatesConfig, PipelineConfig
+from synth_pipeline.phase import PhaseOutput
+from synth_pipeline.quality import dedup
+from synth_pipeline.quality.filters import (
+    FormatFilter,
+    LanguageFilter,
+    LengthFilter,
+    QualityFilter,
+    Reason,
+    RepetitionFilter,
+)
+from synth_pipeline.quality.metrics import diversity_metrics, row_mattr
+from synth_pipeline.quality.novelty import NoveltyChecker
+from synth_pipeline.quality.pii import PiiScanner, redact
+from synth_pipeline.quality.text import prompt_text, row_text
+from synth_pipeline.quality.toxicity import make_scorer, threshold_for
+from synth_pipeline.records import RecordKind, kind_of, reject, rejected_table
+
+PHASE = "filtered"
+
+
+def _set_texts(row: dict[str, Any], kind: RecordKind, texts: list[str]) -> None:
+    """Write redacted text pieces back in the order `text.row_texts` read them."""
+    it = iter(texts)
+    if kind is RecordKind.CHAT:
+        for message in row["messages"] or []:
+            message["content"] = next(it)
+        return
+    for name in ("instruction", "input", "output") if kind is RecordKind.INSTRUCTION else (
+            "prompt", "chosen", "rejected"):
+        if row.get(name):
+            row[name] = next(it)
+
+
+def _pieces(row: dict[str, Any], kind: RecordKind) -> list[str]:
+    if kind is RecordKind.CHAT:
+        return [(m or {}).get("content") or "" for m in row.get("messages") or []]
+    names = ("instruction", "input", "output") if kind is RecordKind.INSTRUCTION else (
+        "prompt", "chosen", "rejected")
+    return [row[n] for n in names if row.get(n)]
+
+
+def _histogram(values: np.ndarray, bins: int = 10, lo: float = 0.0, hi: float = 1.0) -> list[dict]:
+    if not len(values):
+        return []
+    counts, edges = np.histogram(values, bins=bins, range=(lo, hi))
+    return [{"from": round(float(edges[i]), 4), "to": round(float(edges[i + 1]), 4), "count": int(c)}
+            for i, c in enumerate(counts)]
+
+
+def _with_extra(meta: dict[str, Any] | None, **values: Any) -> dict[str, Any] | None:
+    if meta is None:
+        return meta
+    extra = json.loads(meta.get("extra") or "{}")
+    extra.update(values)
+    return {**meta, "extra": json.dumps(extra, sort_keys=True)}
+
+
+def run_filters(table: pa.Table, config: PipelineConfig, seeds: pa.Table | None = None) -> PhaseOutput:
+    """Apply the auto-filters to `table` (any record kind); `seeds` enables the novelty check."""
+    fc = config.filters
+    kind = kind_of(table)
+    rows = table.to_pylist()
+    ids = [r["id"] for r in rows]
+    texts = [row_text(r, kind) for r in rows]
+    verdict: list[Reason | None] = [None] * len(rows)
+
+    def alive() -> list[int]:
+        return [i for i, v in enumerate(verdict) if v is None]
+
+    # 1. per-row text filters, cheapest first
+    fmt = FormatFilter(kind)
+    text_filters = [LengthFilter(fc.min_words, fc.max_words), RepetitionFilter.from_config(fc)]
+    if fc.gopher_quality:
+        text_filters.append(QualityFilter())
+    if fc.languages:
+        text_filters.append(LanguageFilter(fc.languages, fc.language_min_chars))
+    for i, row in enumerate(rows):
+        result = fmt.filter(row)
+        for filt in text_filters:
+            if result is not True:
+                break
+            result = filt.filter(texts[i])
+        if result is not True:
+            verdict[i] = result[1]
+
+    # 2. toxicity
+    scorer = make_scorer(fc)
+    tox_threshold = threshold_for(fc, scorer)
+    idx = alive()
+    tox = scorer.score([texts[i] for i in idx])
+    for i, score in zip(idx, tox, strict=True):
+        if score > tox_threshold:
+            verdict[i] = Reason("toxicity_score", round(float(score), 4), tox_threshold, scorer.name)
+
+    # 3. PII: scan each text piece separately (offsets stay per field)
+    idx = alive()
+    pieces = [_pieces(rows[i], kind) for i in idx]
+    flat = [p for ps in pieces for p in ps]
+    findings = PiiScanner.from_config(fc).scan_texts(flat) if flat else []
+    by_entity: Counter = Counter()
+    rows_with_pii = redacted_rows = 0
+    pos = 0
+    for i, ps in zip(idx, pieces, strict=True):
+        row_findings = findings[pos : pos + len(ps)]
+        pos += len(ps)
+        types = Counter(f.entity_type for fs in row_findings for f in fs)
+        if not types:
+            continue
+        rows_with_pii += 1
+        by_entity.update(types)
+        if fc.pii_policy == "reject":
+            verdict[i] = Reason("pii_found", sum(types.values()), config.gates.pii_max,
+                                json.dumps(dict(sorted(types.items()))))
+        else:
+            _set_texts(rows[i], kind, [redact(p, fs) for p, fs in zip(ps, row_findings, strict=True)])
+            texts[i] = row_text(rows[i], kind)
+            rows[i]["metadata"] = _with_extra(rows[i].get("metadata"), pii_redacted=dict(types))
+            redacted_rows += 1
+
+    # 4. exact, then near duplicates (survivor: smallest id of its cluster)
+    clusters: dict[str, str] = {}
+    if fc.exact_dedup:
+        idx = alive()
+        res = dedup.exact_duplicates([texts[i] for i in idx], [ids[i] for i in idx])
+        for k, d in enumerate(res.duplicate_of):
+            if d is not None:
+                verdict[idx[k]] = Reason("dedup_exact", 1.0, 1.0, json.dumps({"duplicate_of": ids[idx[d]]}))
+                clusters[ids[idx[k]]] = ids[idx[d]]
+    if fc.near_dedup:
+        idx = alive()
+        res = dedup.near_duplicates([texts[i] for i in idx], [ids[i] for i in idx], fc.near_dedup_threshold,
+                                    fc.near_dedup_shingle, fc.near_dedup_num_perm, fc.near_dedup_bands)
+        for k, d in enumerate(res.duplicate_of):
+            if d is not None:
+                verdict[idx[k]] = Reason("dedup_near_minhash", res.similarity[k], fc.near_dedup_threshold,
+                                         json.dumps({"duplicate_of": ids[idx[d]]}))
+                clusters[ids[idx[k]]] = ids[idx[d]]
+    survivors = set(clusters.values())
+    for i in alive():
+        if ids[i] in survivors:
+            rows[i]["metadata"] = _with_extra(rows[i].get("metadata"), dedup_cluster=ids[i])
+
+    # 5. novelty against the seeds
+    if fc.novelty and seeds is not None and seeds.num_rows:
+        seed_kind = kind_of(seeds)
+        seed_rows = seeds.to_pylist()
+        checker = NoveltyChecker([prompt_text(r, seed_kind) for r in seed_rows])
+        for i in alive():
+            score, j = checker.max_similarity(prompt_text(rows[i], kind), floor=fc.novelty_max_rouge_l)
+            if score >= fc.novelty_max_rouge_l:
+                verdict[i] = Reason("novelty_rouge_l", round(score, 4), fc.novelty_max_rouge_l,
+                                    json.dumps({"seed_id": seed_rows[j]["id"]}))
+
+    kept_idx = alive()
+    kept = pa.Table.from_pylist([rows[i] for i in kept_idx], schema=table.schema)
+    rejected = rejected_table(
+        reject(table.slice(i, 1).to_pylist()[0], PHASE, v.rule, v.value, v.threshold, v.detail)
+        for i, v in enumerate(verdict) if v is not None
+    )
+    tox_all = np.asarray(tox, dtype=float)
+    metrics: dict[str, Any] = {
+        "rows_in": len(rows),
+        "kept": kept.num_rows,
+        "rejected": rejected.num_rows,
+        "rejected_by_rule": dict(Counter(v.rule for v in verdict if v is not None)),
+        "toxicity": {
+            "backend": scorer.name, "threshold": tox_threshold, "scored_rows": int(len(tox_all)),
+            "mean": float(tox_all.mean()) if len(tox_all) else 0.0,
+            "max": float(tox_all.max()) if len(tox_all) else 0.0,
+            "over_threshold": int((tox_all > tox_threshold).sum()),
+            "histogram": _histogram(tox_all),
+        },
+        "pii": {"policy": fc.pii_policy, "rows_with_pii": rows_with_pii, "redacted_rows": redacted_rows,
+                "findings_by_entity": dict(by_entity)},
+        # id -> cluster lives in the rows (rejected `detail.duplicate_of`, survivors'
+        # metadata.extra.dedup_cluster): metadata stays small however many duplicates there are.
+        "dedup": {"removed": len(clusters), "clusters_with_duplicates": len(survivors),
+                  "num_perm": fc.near_dedup_num_perm, "shingle": fc.near_dedup_shingle},
+        "diversity": diversity_metrics(kept, config.gates.ttr_window),
+    }
+    return PhaseOutput(PHASE, kept, rejected, metrics, rows_in=len(rows))
+
+
+def gate_frame(table: pa.Table, filters: FiltersConfig | None = None, gates: GatesConfig | None = None,
+               scan_pii: bool = True, score_toxicity: bool = True) -> pd.DataFrame:
+    """Per-row values the quality gates check (id, schema_valid, pii_count, toxicity, ttr)."""
+    filters = filters or FiltersConfig()
+    gates = gates or GatesConfig()
+    kind = kind_of(table)
+    rows = table.to_pylist()
+    fmt = FormatFilter(kind)
+    texts = [row_text(r, kind) for r in rows]
+    frame = pd.DataFrame({
+        "id": [r.get("id") for r in rows],
+        "schema_valid": [fmt.filter(r) is True for r in rows],
+        "ttr": row_mattr(texts, gates.ttr_window),
+    })
+    if scan_pii:
+        pieces = [_pieces(r, kind) for r in rows]
+        flat = [p for ps in pieces for p in ps]
+        found = PiiScanner.from_config(filters).scan_texts(flat) if flat else []
+        counts, pos = [], 0
+        for ps in pieces:
+            counts.append(sum(len(f) for f in found[pos : pos + len(ps)]))
+            pos += len(ps)
+        frame["pii_count"] = counts
+    if score_toxicity:
+        frame["toxicity"] = make_scorer(filters).score(texts) if texts else []
+    return frame

@@ -1,0 +1,83 @@
+"""Toxicity scorers behind one interface: an offline packaged classifier, or Detoxify.
+
+Offline default: `alt-profanity-check`, a linear SVM over character/word n-grams with
+calibrated probabilities, trained on ~200k human-labelled comments; its model ships inside
+the wheel, so it runs with no download. It is a profanity/insult detector: it misses
+polite-sounding harmful content (that is the judge's safety dimension's job). Its scores are
+calibrated differently from Detoxify's (clean text scores ~0.01-0.1, not ~0.001), so its
+default row threshold is its decision boundary 0.5; Detoxify's is the seed target 0.02.
+
+Detoxify: real loading code for a checkpoint file plus a local transformers config/tokenizer
+folder (its hub download cannot run offline). Needs `torch` and `transformers`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+from synth_pipeline.config import FiltersConfig
+
+
+class ToxicityScorer(Protocol):
+    name: str
+    default_threshold: float
+
+    def score(self, texts: Sequence[str]) -> np.ndarray:
+        """One score in [0, 1] per text; higher is more toxic."""
+        ...
+
+
+class OfflineToxicityScorer:
+    name = "alt-profanity-check"
+    default_threshold = 0.5
+
+    def __init__(self) -> None:
+        from profanity_check import predict_prob
+
+        self._predict = predict_prob
+
+    def score(self, texts: Sequence[str]) -> np.ndarray:
+        if not len(texts):
+            return np.zeros(0)
+        return np.asarray(self._predict(list(texts)), dtype=float)
+
+
+class DetoxifyScorer:
+    """Detoxify's `toxicity` head; `checkpoint` is a Detoxify .ckpt (config + state_dict)."""
+
+    name = "detoxify"
+    default_threshold = 0.02
+
+    def __init__(self, checkpoint: str, hf_config: str | None = None, device: str = "cpu",
+                 batch_size: int = 32) -> None:
+        try:
+            from detoxify import Detoxify
+        except ImportError as exc:  # pragma: no cover - depends on the optional install
+            raise ImportError(
+                "toxicity_backend 'detoxify' needs `pip install detoxify torch==2.13.0 transformers`"
+            ) from exc
+        self._model = Detoxify(checkpoint=checkpoint, device=device, huggingface_config_path=hf_config)
+        self.batch_size = batch_size
+
+    def score(self, texts: Sequence[str]) -> np.ndarray:
+        out: list[float] = []
+        for i in range(0, len(texts), self.batch_size):
+            chunk = list(texts[i : i + self.batch_size])
+            scores = self._model.predict(chunk)["toxicity"]
+            out.extend(scores if isinstance(scores, list) else [scores])
+        return np.asarray(out, dtype=float)
+
+
+def make_scorer(config: FiltersConfig) -> ToxicityScorer:
+    if config.toxicity_backend == "detoxify":
+        if not config.toxicity_checkpoint:
+            raise ValueError("filters.toxicity_checkpoint: required when toxicity_backend is 'detoxify'")
+        return DetoxifyScorer(config.toxicity_checkpoint, config.toxicity_hf_config)
+    return OfflineToxicityScorer()
+
+
+def threshold_for(config: FiltersConfig, scorer: ToxicityScorer) -> float:
+    return scorer.default_threshold if config.toxicity_max is None else config.toxicity_max
