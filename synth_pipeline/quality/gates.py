@@ -14,6 +14,7 @@ imported lazily (~3 s). JSON-schema validity is computed beforehand with a compi
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,6 +79,7 @@ def _gx() -> Any:
     os.environ["GX_ANALYTICS_ENABLED"] = "False"
     import great_expectations as gx
 
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)  # it logs every temp docs dir
     return gx
 
 
