@@ -390,6 +390,9 @@ class PipelineConfig(_Strict):
         if self.export.kind is None and self.generation.method != "import":
             from synth_pipeline.export.compat import check_formats, kind_for_method
 
+            if self.generation.method == "preference" and "formats" not in self.export.model_fields_set:
+                self.export.formats = ["dpo"]  # the default (alpaca) cannot hold preference pairs
+
             try:
                 check_formats(kind_for_method(self.generation.method), self.export.formats)
             except ValueError as exc:

@@ -69,7 +69,7 @@ def test_import_mode_runs_without_a_model_and_rerelease_fails(tmp_path):
             for i in range(10)]
     data = tmp_path / "rows.jsonl"
     data.write_text("\n".join(json.dumps(r) for r in rows) + "\n{broken\n")
-    config = quickstart_copy(tmp_path, generation={"method": "import", "path": str(data)})
+    config = quickstart_copy(tmp_path, generation={"method": "import", "path": str(data)}, prelabel={"enabled": False})
     instance = dg.DagsterInstance.ephemeral()
     result = run_version(config, "imp", out_dir=tmp_path / "out", instance=instance)
     assert result.success

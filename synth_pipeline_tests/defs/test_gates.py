@@ -76,7 +76,7 @@ def test_a_failing_blocking_gate_stops_the_phases_after_it(tmp_path, monkeypatch
     rows = tmp_path / "rows.jsonl"
     rows.write_text("\n".join(json.dumps({"id": f"p{i}", "instruction": "Contact details?",
                                           "output": f"Write to jane.doe{i}@example.org."}) for i in range(3)))
-    config = quickstart_copy(tmp_path, generation={"method": "import", "path": str(rows)})
+    config = quickstart_copy(tmp_path, generation={"method": "import", "path": str(rows)}, prelabel={"enabled": False})
     result = run_version(config, "v1", out_dir=tmp_path / "out", instance=dg.DagsterInstance.ephemeral())
     assert not result.success
     assert any(f.startswith("filtered.filtered_pii") for f in result.failed_checks)

@@ -21,7 +21,8 @@ def _import_rows(tmp_path, n=20):
 
 
 def test_local_partitions_land_one_parquet_per_asset(tmp_path):
-    config = quickstart_copy(tmp_path, generation={"method": "import", "path": str(_import_rows(tmp_path))})
+    config = quickstart_copy(tmp_path, generation={"method": "import", "path": str(_import_rows(tmp_path))},
+                             prelabel={"enabled": False})
     instance = dg.DagsterInstance.ephemeral()
     for version in ("v1", "v2"):
         assert run_version(config, version, out_dir=tmp_path / "out", instance=instance).success
@@ -42,7 +43,8 @@ def test_s3_storage_round_trips_every_phase(tmp_path, s3_server, monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_server.secret_key)
     s3 = s3_server.client()
     s3.create_bucket(Bucket="pipeline-io")
-    config = quickstart_copy(tmp_path, generation={"method": "import", "path": str(_import_rows(tmp_path))})
+    config = quickstart_copy(tmp_path, generation={"method": "import", "path": str(_import_rows(tmp_path))},
+                             prelabel={"enabled": False})
     text = config.read_text().replace(f"base: {tmp_path / 'store'}",
                                       f"bucket: pipeline-io\n  prefix: team\n  endpoint_url: {s3_server.endpoint_url}")
     config.write_text(text)

@@ -93,7 +93,9 @@ def write_format(fmt: str, table: pa.Table, path: Path, kind: RecordKind, batch_
 
 
 def pipeline_config(**export: object) -> PipelineConfig:
-    return PipelineConfig.model_validate({"seeds": {"paths": ["seeds.jsonl"]}, "export": export})
+    """Import mode: the tests release rows of every kind, so the kind is not fixed by a generation method."""
+    return PipelineConfig.model_validate({"seeds": {"paths": ["seeds.jsonl"]}, "export": export,
+                                          "generation": {"method": "import", "path": "rows.jsonl"}})
 
 
 @pytest.fixture
