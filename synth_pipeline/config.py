@@ -35,7 +35,10 @@ class SeedsConfig(_Strict):
     field_map: dict[str, str] = Field(
         default_factory=dict, description="record field -> column name in the seed files"
     )
-    pii_scan: bool = True
+    pii_policy: Literal["off", "report", "redact", "reject"] = Field(
+        "report", description="PII found in seeds at upload: flag it (metadata + warning gate), redact it, "
+        "or reject the row; seeds often name public figures, so the default reports instead of dropping"
+    )
 
 
 class ModelConfig(_Strict):

@@ -140,6 +140,15 @@ def make_metadata(**values: Any) -> dict[str, Any]:
     return meta
 
 
+def with_extra(meta: Mapping[str, Any] | None, **values: Any) -> dict[str, Any] | None:
+    """`meta` with `values` merged into its `extra` JSON object."""
+    if meta is None:
+        return None
+    extra = json.loads(meta.get("extra") or "{}")
+    extra.update(values)
+    return {**meta, "extra": json.dumps(extra, sort_keys=True, default=str)}
+
+
 def stable_id(*parts: str) -> str:
     """Deterministic id from content, so re-runs give the same ids."""
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()

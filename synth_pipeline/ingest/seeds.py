@@ -7,15 +7,27 @@ in it. Bad rows are reported with file, line and field and kept in the rejected 
 
 from __future__ import annotations
 
+import json
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
+
+import pyarrow as pa
 
 from synth_pipeline.config import PipelineConfig
 from synth_pipeline.errors import InputError
 from synth_pipeline.ingest.readers import TEXT_FILE_SUFFIXES, RowError, expand_paths, iter_rows, read_text
 from synth_pipeline.phase import PhaseOutput
-from synth_pipeline.records import RecordKind, make_metadata, reject, rejected_table, stable_id, to_table
+from synth_pipeline.records import (
+    RecordKind,
+    make_metadata,
+    reject,
+    rejected_table,
+    stable_id,
+    to_table,
+    with_extra,
+)
 
 PHASE = "seeds"
 PASSAGE_WORDS = 200  # corpus passages are paragraphs merged up to about this many words
@@ -137,3 +149,31 @@ def load_seeds(config: PipelineConfig) -> PhaseOutput:
             "errors": errors[:100],
         },
     )
+
+
+def screen_pii(output: PhaseOutput, config: PipelineConfig) -> PhaseOutput:
+    """PII scan at upload, with `seeds.pii_policy`: report, redact or reject what is found."""
+    policy = config.seeds.pii_policy
+    if policy == "off" or not output.kept.num_rows:
+        output.metrics["pii"] = {"policy": policy}
+        return output
+    from synth_pipeline.quality.pii import PiiScanner, apply_pii_policy
+
+    rows = output.kept.to_pylist()
+    counts = apply_pii_policy(rows, RecordKind.INSTRUCTION, PiiScanner.from_config(config.filters),
+                              redact_found=policy == "redact")
+    kept, dropped = [], []
+    for row, types in zip(rows, counts, strict=True):
+        if types and policy == "reject":
+            dropped.append(reject(row, PHASE, "seeds_pii_found", value=sum(types.values()),
+                                  threshold=config.gates.pii_max, detail=json.dumps(dict(sorted(types.items())))))
+            continue
+        if types and policy == "report":
+            row["metadata"] = with_extra(row["metadata"], pii_found=dict(types))
+        kept.append(row)
+    by_entity = sum(counts, Counter())
+    output.kept = to_table(kept, RecordKind.INSTRUCTION)
+    output.rejected = pa.concat_tables([output.rejected, rejected_table(dropped)])
+    output.metrics["pii"] = {"policy": policy, "rows_with_pii": sum(1 for c in counts if c),
+                             "findings_by_entity": dict(by_entity)}
+    return output

@@ -29,33 +29,12 @@ from synth_pipeline.quality.filters import (
 )
 from synth_pipeline.quality.metrics import diversity_metrics, row_mattr
 from synth_pipeline.quality.novelty import NoveltyChecker
-from synth_pipeline.quality.pii import PiiScanner, redact
-from synth_pipeline.quality.text import prompt_text, row_text
+from synth_pipeline.quality.pii import PiiScanner, apply_pii_policy
+from synth_pipeline.quality.text import prompt_text, row_text, row_texts
 from synth_pipeline.quality.toxicity import make_scorer, threshold_for
-from synth_pipeline.records import RecordKind, kind_of, reject, rejected_table
+from synth_pipeline.records import kind_of, reject, rejected_table, with_extra
 
 PHASE = "filtered"
-
-
-def _set_texts(row: dict[str, Any], kind: RecordKind, texts: list[str]) -> None:
-    """Write redacted text pieces back in the order `text.row_texts` read them."""
-    it = iter(texts)
-    if kind is RecordKind.CHAT:
-        for message in row["messages"] or []:
-            message["content"] = next(it)
-        return
-    for name in ("instruction", "input", "output") if kind is RecordKind.INSTRUCTION else (
-            "prompt", "chosen", "rejected"):
-        if row.get(name):
-            row[name] = next(it)
-
-
-def _pieces(row: dict[str, Any], kind: RecordKind) -> list[str]:
-    if kind is RecordKind.CHAT:
-        return [(m or {}).get("content") or "" for m in row.get("messages") or []]
-    names = ("instruction", "input", "output") if kind is RecordKind.INSTRUCTION else (
-        "prompt", "chosen", "rejected")
-    return [row[n] for n in names if row.get(n)]
 
 
 def _histogram(values: np.ndarray, bins: int = 10, lo: float = 0.0, hi: float = 1.0) -> list[dict]:
@@ -64,14 +43,6 @@ def _histogram(values: np.ndarray, bins: int = 10, lo: float = 0.0, hi: float = 
     counts, edges = np.histogram(values, bins=bins, range=(lo, hi))
     return [{"from": round(float(edges[i]), 4), "to": round(float(edges[i + 1]), 4), "count": int(c)}
             for i, c in enumerate(counts)]
-
-
-def _with_extra(meta: dict[str, Any] | None, **values: Any) -> dict[str, Any] | None:
-    if meta is None:
-        return meta
-    extra = json.loads(meta.get("extra") or "{}")
-    extra.update(values)
-    return {**meta, "extra": json.dumps(extra, sort_keys=True)}
 
 
 def run_filters(table: pa.Table, config: PipelineConfig, seeds: pa.Table | None = None) -> PhaseOutput:
@@ -111,30 +82,23 @@ def run_filters(table: pa.Table, config: PipelineConfig, seeds: pa.Table | None 
         if score > tox_threshold:
             verdict[i] = Reason("toxicity_score", round(float(score), 4), tox_threshold, scorer.name)
 
-    # 3. PII: scan each text piece separately (offsets stay per field)
+    # 3. PII: reject the row, or redact it with typed placeholders
     idx = alive()
-    pieces = [_pieces(rows[i], kind) for i in idx]
-    flat = [p for ps in pieces for p in ps]
-    findings = PiiScanner.from_config(fc).scan_texts(flat) if flat else []
+    redacting = fc.pii_policy == "redact"
+    counts = apply_pii_policy([rows[i] for i in idx], kind, PiiScanner.from_config(fc), redacting)
     by_entity: Counter = Counter()
     rows_with_pii = redacted_rows = 0
-    pos = 0
-    for i, ps in zip(idx, pieces, strict=True):
-        row_findings = findings[pos : pos + len(ps)]
-        pos += len(ps)
-        types = Counter(f.entity_type for fs in row_findings for f in fs)
+    for i, types in zip(idx, counts, strict=True):
         if not types:
             continue
         rows_with_pii += 1
         by_entity.update(types)
-        if fc.pii_policy == "reject":
+        if redacting:
+            texts[i] = row_text(rows[i], kind)
+            redacted_rows += 1
+        else:
             verdict[i] = Reason("pii_found", sum(types.values()), config.gates.pii_max,
                                 json.dumps(dict(sorted(types.items()))))
-        else:
-            _set_texts(rows[i], kind, [redact(p, fs) for p, fs in zip(ps, row_findings, strict=True)])
-            texts[i] = row_text(rows[i], kind)
-            rows[i]["metadata"] = _with_extra(rows[i].get("metadata"), pii_redacted=dict(types))
-            redacted_rows += 1
 
     # 4. exact, then near duplicates (survivor: smallest id of its cluster)
     clusters: dict[str, str] = {}
@@ -157,7 +121,7 @@ def run_filters(table: pa.Table, config: PipelineConfig, seeds: pa.Table | None 
     survivors = set(clusters.values())
     for i in alive():
         if ids[i] in survivors:
-            rows[i]["metadata"] = _with_extra(rows[i].get("metadata"), dedup_cluster=ids[i])
+            rows[i]["metadata"] = with_extra(rows[i].get("metadata"), dedup_cluster=ids[i])
 
     # 5. novelty against the seeds
     if fc.novelty and seeds is not None and seeds.num_rows:
@@ -215,7 +179,7 @@ def gate_frame(table: pa.Table, filters: FiltersConfig | None = None, gates: Gat
         "ttr": row_mattr(texts, gates.ttr_window),
     })
     if scan_pii:
-        pieces = [_pieces(r, kind) for r in rows]
+        pieces = [row_texts(r, kind) for r in rows]
         flat = [p for ps in pieces for p in ps]
         found = PiiScanner.from_config(filters).scan_texts(flat) if flat else []
         counts, pos = [], 0

@@ -19,6 +19,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from functools import cached_property
 from typing import Any
 
 from synth_pipeline.config import FiltersConfig
+from synth_pipeline.quality.text import row_texts, set_row_texts
+from synth_pipeline.records import RecordKind, with_extra
 
 # Presidio's e-mail check uses tldextract, which fetches the public suffix list at import
 # unless told not to; its bundled snapshot is used instead (no network here).
@@ -272,6 +275,29 @@ def redact(text: str, findings: Sequence[Finding]) -> str:
         pos = end
     out.append(text[pos:])
     return "".join(out)
+
+
+def apply_pii_policy(rows: list[dict[str, Any]], kind: RecordKind, scanner: PiiScanner,
+                     redact_found: bool) -> list[Counter]:
+    """Entity counts per row, scanning each text piece on its own (offsets stay per field).
+
+    With `redact_found` the rows are rewritten in place with typed placeholders and their
+    metadata.extra records what was redacted; otherwise the caller decides (reject or report).
+    """
+    pieces = [row_texts(row, kind) for row in rows]
+    flat = [p for ps in pieces for p in ps]
+    findings = scanner.scan_texts(flat) if flat else []
+    counts: list[Counter] = []
+    pos = 0
+    for row, ps in zip(rows, pieces, strict=True):
+        row_findings = findings[pos : pos + len(ps)]
+        pos += len(ps)
+        types = Counter(f.entity_type for fs in row_findings for f in fs)
+        if types and redact_found:
+            set_row_texts(row, kind, [redact(p, fs) for p, fs in zip(ps, row_findings, strict=True)])
+            row["metadata"] = with_extra(row.get("metadata"), pii_redacted=dict(types))
+        counts.append(types)
+    return counts
 
 
 _DEFAULT_SCANNER: PiiScanner | None = None

@@ -49,6 +49,18 @@ def row_texts(row: Mapping[str, Any], kind: RecordKind) -> list[str]:
     return out
 
 
+def set_row_texts(row: dict[str, Any], kind: RecordKind, texts: list[str]) -> None:
+    """Write (e.g. redacted) text pieces back in the order `row_texts` read them."""
+    it = iter(texts)
+    if kind is RecordKind.CHAT:
+        for message in row["messages"] or []:
+            message["content"] = next(it)
+        return
+    for name in TEXT_FIELDS[kind]:
+        if row.get(name):
+            row[name] = next(it)
+
+
 def row_text(row: Mapping[str, Any], kind: RecordKind) -> str:
     """All text of a row joined by blank lines: what length, repetition, language, toxicity see."""
     return "\n\n".join(t for t in row_texts(row, kind) if t)

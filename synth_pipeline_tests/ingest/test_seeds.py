@@ -109,3 +109,26 @@ def test_text_corpus_becomes_document_passages(tmp_path):
     assert methods == {"document"}
     assert all(r == "" for r in out.kept.column("instruction").to_pylist())
     assert out.kept.column("input").to_pylist()[1].endswith("Short tail paragraph.")
+
+
+@pytest.mark.parametrize("policy", ["report", "redact", "reject"])
+def test_pii_at_upload_follows_the_policy(tmp_path, policy):
+    (tmp_path / "s.jsonl").write_text(
+        json.dumps({"id": "clean", "instruction": "Explain how rainbows form after a storm."}) + "\n"
+        + json.dumps({"id": "pii", "instruction": "Reply to mark.owens@example.net about the invoice."}) + "\n")
+    from synth_pipeline.ingest.seeds import screen_pii
+
+    config = _config(tmp_path, "s.jsonl", pii_policy=policy)
+    out = screen_pii(load_seeds(config), config)
+    assert out.metrics["pii"]["findings_by_entity"]["EMAIL_ADDRESS"] == 1
+    assert out.rows_in == 2 and out.kept.num_rows + out.rejected.num_rows == 2
+    rows = {r["id"]: r for r in out.kept.to_pylist()}
+    if policy == "reject":
+        assert set(rows) == {"clean"} and out.rejected["rule"][0].as_py() == "seeds_pii_found"
+    elif policy == "redact":
+        assert rows["pii"]["instruction"] == "Reply to <EMAIL_ADDRESS> about the invoice."
+        assert json.loads(rows["pii"]["metadata"]["extra"])["pii_redacted"] == {"EMAIL_ADDRESS": 1}
+    else:
+        assert "mark.owens@example.net" in rows["pii"]["instruction"]
+        assert json.loads(rows["pii"]["metadata"]["extra"])["pii_found"] == {"EMAIL_ADDRESS": 1}
+        assert "pii_found" not in (rows["clean"]["metadata"]["extra"] or "")

@@ -9,7 +9,7 @@ from synth_pipeline.defs.partitions import dataset_version
 from synth_pipeline.defs.resources import PipelineResource
 from synth_pipeline.defs.seeds.sensors import UPLOADS
 from synth_pipeline.errors import InputError
-from synth_pipeline.ingest.seeds import load_seeds
+from synth_pipeline.ingest.seeds import load_seeds, screen_pii
 
 
 @dg.asset(partitions_def=dataset_version, group_name="synth", kinds={"python", "parquet"},
@@ -19,7 +19,7 @@ def seeds(context: dg.AssetExecutionContext, pipeline: PipelineResource):
     config, store = pipeline.config, pipeline.store
     uploaded = store.list(f"{UPLOADS}/{context.partition_key}")
     if not uploaded:
-        return emit(context, load_seeds(config))
+        return emit(context, screen_pii(load_seeds(config), config))
     source = store.uri(f"{UPLOADS}/{context.partition_key}")
     with tempfile.TemporaryDirectory() as tmp:
         paths = [str(store.download(key, Path(tmp) / Path(key).name)) for key in uploaded]
@@ -34,4 +34,4 @@ def seeds(context: dg.AssetExecutionContext, pipeline: PipelineResource):
             output.rejected.schema.get_field_index("detail"), "detail", pa.array(details, pa.string()))
         output.metrics["files"] = [f.replace(tmp, source) for f in output.metrics["files"]]
         output.metrics["errors"] = [e.replace(tmp, source) for e in output.metrics["errors"]]
-        return emit(context, output)
+        return emit(context, screen_pii(output, config))
