@@ -29,7 +29,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 import synth_pipeline
-from synth_pipeline.config import PipelineConfig, StorageConfig
+from synth_pipeline.config import PipelineConfig
 from synth_pipeline.errors import ReleaseError
 from synth_pipeline.export.card import dataset_card
 from synth_pipeline.export.changelog import build_changelog
@@ -75,22 +75,6 @@ class ReleaseResult:
     files: dict[str, str] = field(default_factory=dict)  # relative path -> sha256
     drift_flags: list[str] = field(default_factory=list)
     seconds: float = 0.0
-
-
-def release_filesystem(storage: StorageConfig, out_dir: str | Path) -> tuple[pafs.FileSystem, str]:
-    """Filesystem and base path for releases: S3 when `storage.bucket` is set, else local."""
-    if storage.bucket:
-        endpoint = storage.endpoint_url
-        scheme = "http" if endpoint and endpoint.startswith("http://") else "https"
-        fs = pafs.S3FileSystem(
-            region=storage.region,
-            endpoint_override=endpoint.split("://", 1)[-1] if endpoint else None,
-            scheme=scheme,
-            access_key=os.environ.get("AWS_ACCESS_KEY_ID"),
-            secret_key=os.environ.get("AWS_SECRET_ACCESS_KEY"),
-        )
-        return fs, "/".join(p.strip("/") for p in (storage.bucket, storage.prefix, str(out_dir)) if p)
-    return pafs.LocalFileSystem(), str(Path(out_dir).resolve())
 
 
 # --- small filesystem helpers ---------------------------------------------------------------

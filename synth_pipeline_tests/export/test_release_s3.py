@@ -7,7 +7,8 @@ import pytest
 
 from synth_pipeline.config import StorageConfig
 from synth_pipeline.errors import ReleaseError
-from synth_pipeline.export.release import release_filesystem, write_release
+from synth_pipeline.export.release import write_release
+from synth_pipeline.storage import TableStore
 
 
 def test_release_to_s3_is_complete_checksummed_and_immutable(s3_server, monkeypatch, instruction_rows,
@@ -18,7 +19,8 @@ def test_release_to_s3_is_complete_checksummed_and_immutable(s3_server, monkeypa
     bucket = f"releases-{uuid.uuid4().hex[:8]}"
     client.create_bucket(Bucket=bucket)
     storage = StorageConfig(bucket=bucket, prefix="team", endpoint_url=s3_server.endpoint_url)
-    fs, base = release_filesystem(storage, "datasets")
+    store = TableStore.from_config(storage)  # the release asset writes beside S3 storage like this
+    fs, base = store.fs, store.path("datasets")
     config = make_config(formats=["alpaca", "parquet"])
     result = write_release(instruction_rows, base, "v1", config, filesystem=fs)
     assert result.path == f"{bucket}/team/datasets/v1"
