@@ -1,0 +1,76 @@
+"""Whole pipeline in import mode (no LLM): seconds per phase and peak RSS for N rows.
+
+Usage: python benchmarks/pipeline/bench_import_scale.py N [--no-pii]
+Runs in a temporary project; the judge is off (it needs an LLM call per row).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import resource
+import sys
+import tempfile
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+import dagster as dg
+import yaml
+
+from synth_pipeline.runner import run_version
+
+WORDS = ("data model train value graph river number signal cloud market system method paper water "
+         "light energy city story music garden table window engine doctor letter planet course").split()
+
+
+def rows(n: int, seed: int = 0):
+    rng = random.Random(seed)
+    for i in range(n):
+        q = " ".join(rng.choices(WORDS, k=12))
+        a = " ".join(rng.choices(WORDS, k=60))
+        yield {"id": f"r{i}", "instruction": f"Explain {q}.", "input": "", "output": a.capitalize() + "."}
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.t = time.perf_counter()
+        self.phases: dict[str, float] = {}
+
+    def status(self, _):
+        return nullcontext()
+
+    def print(self, line: str) -> None:
+        now = time.perf_counter()
+        self.phases[line.split()[-1]] = round(now - self.t, 2)
+        self.t = now
+
+
+def main() -> None:
+    n = int(sys.argv[1])
+    tmp = Path(tempfile.mkdtemp())
+    data = tmp / "rows.jsonl"
+    with data.open("w") as f:
+        for row in rows(n):
+            f.write(json.dumps(row) + "\n")
+    (tmp / "seeds.jsonl").write_text(json.dumps({"id": "s1", "instruction": "Say hello."}) + "\n")
+    config = {"seeds": {"paths": ["seeds.jsonl"], "pii_policy": "off"},
+              "generation": {"method": "import", "path": str(data)},
+              "prelabel": {"enabled": False}, "storage": {"base": str(tmp / "store")}}
+    if "--no-pii" in sys.argv:
+        config["filters"] = {"pii_entities": []}
+    (tmp / "pipeline.yaml").write_text(yaml.safe_dump(config))
+    timer = Timer()
+    start = time.perf_counter()
+    result = run_version(tmp / "pipeline.yaml", "v1", out_dir=tmp / "out", instance=dg.DagsterInstance.ephemeral(),
+                         progress=timer)
+    total = time.perf_counter() - start
+    print(json.dumps({"rows": n, "success": result.success, "seconds": round(total, 1),
+                      "rows_per_s": round(n / total, 1), "phases_s": timer.phases,
+                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                      "kept": [(s["phase"], s["kept"]) for s in result.summaries],
+                      "failed_checks": result.failed_checks}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
