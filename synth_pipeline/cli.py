@@ -38,7 +38,9 @@ def dagster_home() -> Path:
     home.mkdir(parents=True, exist_ok=True)
     settings = home / "dagster.yaml"
     if not settings.exists():
-        settings.write_text("telemetry:\n  enabled: false\n")
+        # Same settings as the repository's dagster.yaml: no telemetry; LLM-calling assets of
+        # several versions share the `llm_api` pool instead of stampeding one provider.
+        settings.write_text("telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n")
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
