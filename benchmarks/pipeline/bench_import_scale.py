@@ -20,8 +20,11 @@ import yaml
 
 from synth_pipeline.runner import run_version
 
-WORDS = ("data model train value graph river number signal cloud market system method paper water "
-         "light energy city story music garden table window engine doctor letter planet course").split()
+WORDS = [
+    "data", "model", "train", "value", "graph", "river", "number", "signal", "cloud", "market", "system",
+    "method", "paper", "water", "light", "energy", "city", "story", "music", "garden", "table", "window",
+    "engine", "doctor", "letter", "planet", "course",
+]
 
 
 def rows(n: int, seed: int = 0):
