@@ -50,8 +50,8 @@ def run_version(config_path: str | Path, version: str, *, out_dir: str | Path | 
                 partition_key=version, instance=instance, resources=resources, raise_on_error=False,
                 run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
             )
-        failed = [_describe(e) for e in run.get_asset_check_evaluations() if not e.passed]
-        result.failed_checks += failed
+        failed = [e for e in run.get_asset_check_evaluations() if not e.passed]
+        result.failed_checks += [_describe(e) for e in failed]
         store = pipeline.store
         if store.exists(summary_key(phase, version)):
             result.summaries.append(store.read_json(summary_key(phase, version)))
@@ -59,7 +59,8 @@ def run_version(config_path: str | Path, version: str, *, out_dir: str | Path | 
             progress.print(f"[green]✓[/] {phase}" if run.success else f"[red]✗[/] {phase}")
         if not run.success:
             result.success = False
-            _raise_step_error(run)
+            if not any(e.blocking for e in failed):  # a failed gate is reported, anything else raised
+                _raise_step_error(run)
             break
     if result.success:
         result.release_dir = f"{pipeline.release_location()[2]}/{version}"
@@ -86,8 +87,6 @@ def _raise_step_error(run: dg.ExecuteInProcessResult) -> None:
             error = error.cause
         if error is None:
             continue
-        if error.cls_name == "DagsterAssetCheckFailedError" or "check" in (error.cls_name or "").lower():
-            return
         cls = getattr(errors, error.cls_name or "", None)
         if isinstance(cls, type) and issubclass(cls, errors.SynthPipelineError):
             message = error.message.split(": ", 1)[1] if ": " in error.message else error.message

@@ -82,3 +82,18 @@ def test_a_failing_blocking_gate_stops_the_phases_after_it(tmp_path, monkeypatch
     assert any(f.startswith("filtered.filtered_pii") for f in result.failed_checks)
     assert [s["phase"] for s in result.summaries] == ["seeds", "generated", "filtered"]
     assert not (tmp_path / "out" / "v1").exists()
+
+
+def test_a_crashing_phase_is_reported_not_swallowed(tmp_path, monkeypatch):
+    import synth_pipeline.quality.filter_phase as filter_phase
+    from synth_pipeline.errors import SynthPipelineError
+
+    def boom(table, config, seeds=None):
+        raise RuntimeError("filter exploded")
+
+    monkeypatch.setattr(filter_phase, "run_filters", boom)
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(json.dumps({"id": "a", "instruction": "Say hi.", "output": "Hi."}) + "\n")
+    config = quickstart_copy(tmp_path, generation={"method": "import", "path": str(rows)}, prelabel={"enabled": False})
+    with pytest.raises(SynthPipelineError, match=r"phase filtered failed: .*filter exploded"):
+        run_version(config, "v1", out_dir=tmp_path / "out", instance=dg.DagsterInstance.ephemeral())
