@@ -26,6 +26,10 @@ def summary_key(asset: str, version: str) -> str:
     return f"{asset}/{version}.summary.json"
 
 
+def decontam_log_key(version: str) -> str:
+    return f"decontaminated/{version}.log.json"
+
+
 def _asset_and_version(context: dg.OutputContext | dg.InputContext) -> tuple[str, str]:
     asset = context.asset_key.path[-1]
     if not context.has_asset_partitions:

@@ -1,6 +1,7 @@
 import dagster as dg
 import pyarrow as pa
 
+from synth_pipeline.defs.io import decontam_log_key
 from synth_pipeline.defs.metadata import emit
 from synth_pipeline.defs.partitions import dataset_version
 from synth_pipeline.defs.resources import PipelineResource
@@ -12,5 +13,5 @@ def decontaminated(context: dg.AssetExecutionContext, reviewed: pa.Table, pipeli
     from synth_pipeline.decontam.check import run_decontam
 
     output, log = run_decontam(reviewed, pipeline.config)
-    pipeline.store.write_json(f"decontaminated/{context.partition_key}.log.json", log)
+    pipeline.store.write_json(decontam_log_key(context.partition_key), log)
     return emit(context, output)

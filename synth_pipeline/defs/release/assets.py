@@ -3,7 +3,7 @@ import hashlib
 import dagster as dg
 import pyarrow as pa
 
-from synth_pipeline.defs.io import summary_key
+from synth_pipeline.defs.io import decontam_log_key, summary_key, table_key
 from synth_pipeline.defs.partitions import dataset_version
 from synth_pipeline.defs.resources import PipelineResource
 from synth_pipeline.export.release import write_release
@@ -28,7 +28,7 @@ def _previous_release(context: dg.AssetExecutionContext, fs, base: str, version:
 def release(context: dg.AssetExecutionContext, decontaminated: pa.Table, pipeline: PipelineResource):
     config, store, version = pipeline.config, pipeline.store, context.partition_key
     summaries = [store.read_json(summary_key(p, version)) for p in UPSTREAM]
-    seeds = store.read_table(f"seeds/{version}.parquet")
+    seeds = store.read_table(table_key("seeds", version))
     generated = summaries[1]["metrics"]
     extra = {
         "seed_set_hash": hashlib.sha256(
@@ -42,7 +42,7 @@ def release(context: dg.AssetExecutionContext, decontaminated: pa.Table, pipelin
     extra["bias"] = bias_audit(decontaminated, pipeline.taxonomy, config)
     review = summaries[UPSTREAM.index("reviewed")]
     extra["review"] = {"implemented": review["implemented"], **review["metrics"]}
-    decontam_key = f"decontaminated/{version}.log.json"
+    decontam_key = decontam_log_key(version)
     decontam_log = store.read_json(decontam_key) if store.exists(decontam_key) else None
     fs, base, uri = pipeline.release_location()
     result = write_release(
