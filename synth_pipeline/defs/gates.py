@@ -8,10 +8,11 @@ import pyarrow as pa
 
 from synth_pipeline.config import PipelineConfig
 from synth_pipeline.quality.gates import GateResult, evaluate_gates, standard_gates
-from synth_pipeline.quality.toxicity import make_scorer, threshold_for
+from synth_pipeline.quality.toxicity import ToxicityScorer, make_scorer, threshold_for
 
 
-def gate_values(table: pa.Table, config: PipelineConfig, gate: str) -> pd.DataFrame:
+def gate_values(table: pa.Table, config: PipelineConfig, gate: str,
+                scorer: ToxicityScorer | None = None) -> pd.DataFrame:
     """Only the per-row values `gate` needs (PII and toxicity scans are the expensive ones)."""
     from synth_pipeline.quality.filter_phase import gate_frame
 
@@ -21,13 +22,15 @@ def gate_values(table: pa.Table, config: PipelineConfig, gate: str) -> pd.DataFr
                               "judge_mean": [s.get("judge_mean") for s in scores]})
         return frame.dropna(subset=["judge_mean"])
     return gate_frame(table, config.filters, config.gates, scan_pii=gate == "pii",
-                      score_toxicity=gate == "toxicity")
+                      score_toxicity=gate == "toxicity", check_format=gate == "format",
+                      measure_ttr=gate == "ttr", scorer=scorer)
 
 
 def evaluate(table: pa.Table, config: PipelineConfig, gate: str) -> GateResult | None:
-    tox_threshold = threshold_for(config.filters, make_scorer(config.filters)) if gate == "toxicity" else 0.5
+    scorer = make_scorer(config.filters) if gate == "toxicity" else None
+    tox_threshold = threshold_for(config.filters, scorer) if scorer else 0.5
     specs = [s for s in standard_gates(config.gates, tox_threshold) if s.gate == gate]
-    frame = gate_values(table, config, gate)
+    frame = gate_values(table, config, gate, scorer)
     if frame.empty:
         return None
     return evaluate_gates(frame, specs, sample=config.gates.failing_sample)[0]

@@ -30,8 +30,8 @@ from synth_pipeline.quality.filters import (
 from synth_pipeline.quality.metrics import diversity_metrics, row_mattr
 from synth_pipeline.quality.novelty import NoveltyChecker
 from synth_pipeline.quality.pii import PiiScanner, apply_pii_policy
-from synth_pipeline.quality.text import prompt_text, row_text, row_texts
-from synth_pipeline.quality.toxicity import make_scorer, threshold_for
+from synth_pipeline.quality.text import prompt_text, row_text
+from synth_pipeline.quality.toxicity import ToxicityScorer, make_scorer, threshold_for
 from synth_pipeline.records import kind_of, reject, rejected_table, with_extra
 
 PHASE = "filtered"
@@ -165,28 +165,27 @@ def run_filters(table: pa.Table, config: PipelineConfig, seeds: pa.Table | None 
 
 
 def gate_frame(table: pa.Table, filters: FiltersConfig | None = None, gates: GatesConfig | None = None,
-               scan_pii: bool = True, score_toxicity: bool = True) -> pd.DataFrame:
-    """Per-row values the quality gates check (id, schema_valid, pii_count, toxicity, ttr)."""
+               scan_pii: bool = True, score_toxicity: bool = True, check_format: bool = True,
+               measure_ttr: bool = True, scorer: ToxicityScorer | None = None) -> pd.DataFrame:
+    """Per-row values the quality gates check (id, schema_valid, pii_count, toxicity, ttr).
+
+    Each column is computed only when asked for: a gate check needs one of them, and the PII scan
+    and the per-row schema validation are the costly ones.
+    """
     filters = filters or FiltersConfig()
     gates = gates or GatesConfig()
     kind = kind_of(table)
     rows = table.to_pylist()
-    fmt = FormatFilter(kind)
     texts = [row_text(r, kind) for r in rows]
-    frame = pd.DataFrame({
-        "id": [r.get("id") for r in rows],
-        "schema_valid": [fmt.filter(r) is True for r in rows],
-        "ttr": row_mattr(texts, gates.ttr_window),
-    })
+    frame = pd.DataFrame({"id": [r.get("id") for r in rows]})
+    if check_format:
+        fmt = FormatFilter(kind)
+        frame["schema_valid"] = [fmt.filter(r) is True for r in rows]
+    if measure_ttr:
+        frame["ttr"] = row_mattr(texts, gates.ttr_window)
     if scan_pii:
-        pieces = [row_texts(r, kind) for r in rows]
-        flat = [p for ps in pieces for p in ps]
-        found = PiiScanner.from_config(filters).scan_texts(flat) if flat else []
-        counts, pos = [], 0
-        for ps in pieces:
-            counts.append(sum(len(f) for f in found[pos : pos + len(ps)]))
-            pos += len(ps)
-        frame["pii_count"] = counts
+        counts = apply_pii_policy(rows, kind, PiiScanner.from_config(filters), redact_found=False)
+        frame["pii_count"] = [sum(c.values()) for c in counts]
     if score_toxicity:
-        frame["toxicity"] = make_scorer(filters).score(texts) if texts else []
+        frame["toxicity"] = (scorer or make_scorer(filters)).score(texts) if texts else []
     return frame
