@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pyarrow.fs as pafs
@@ -57,17 +58,17 @@ class TeacherResource(dg.ConfigurableResource):
     """LLM clients for the run; the embedded local model starts on first use, stops at teardown."""
 
     pipeline: PipelineResource
-    _servers: list = PrivateAttr(default_factory=list)
+    _server: Any = PrivateAttr(default=None)  # LocalModelServer, once started
+    _cache: Any = PrivateAttr(default=None)  # ResponseCache shared by teacher and judge
 
     def _endpoint(self, model: ModelConfig) -> tuple[str | None, str | None]:
         if not model.is_local:
             return model.api_base, None
         from synth_pipeline.generation.local_model import LocalModelServer
 
-        if not self._servers:
-            self._servers.append(LocalModelServer().start())
-        server = self._servers[0]
-        return server.api_base, server.litellm_model
+        if self._server is None:
+            self._server = LocalModelServer().start()
+        return self._server.api_base, self._server.litellm_model
 
     def client(self, which: str = "teacher"):
         """A TeacherClient for `teacher` or `judge`, with a response cache beside the storage."""
@@ -77,18 +78,15 @@ class TeacherResource(dg.ConfigurableResource):
         config = self.pipeline.config
         model = config.teacher if which == "teacher" else config.judge_model
         api_base, model_name = self._endpoint(model)
-        store = self.pipeline.store
-        cache = ResponseCache(store.fs, store.path("cache/llm"))
-        return TeacherClient(model, cache=cache, api_base=api_base, model_name=model_name)
-
-    def model_name(self, which: str = "teacher") -> str:
-        config = self.pipeline.config
-        return (config.teacher if which == "teacher" else config.judge_model).model
+        if self._cache is None:  # reading the cache's shards once per run, not once per client
+            store = self.pipeline.store
+            self._cache = ResponseCache(store.fs, store.path("cache/llm"))
+        return TeacherClient(model, cache=self._cache, api_base=api_base, model_name=model_name)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        for server in self._servers:
-            server.stop()
-        self._servers.clear()
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
 
 
 def default_config_path() -> str:
