@@ -16,16 +16,19 @@ QUICKSTART = Path(__file__).resolve().parents[1] / "examples" / "quickstart"
 
 
 def quickstart_copy(tmp_path: Path, **overrides) -> Path:
-    """The quickstart project in tmp_path with small counts and `overrides` merged into pipeline.yaml."""
+    """The quickstart project in tmp_path with `overrides` merged into pipeline.yaml.
+
+    Storage is a folder in tmp_path unless `storage=` replaces that section (e.g. for S3).
+    """
     project = tmp_path / "project"
     shutil.copytree(QUICKSTART, project, ignore=shutil.ignore_patterns(".synth", "datasets"))
     config = yaml.safe_load((project / "pipeline.yaml").read_text())
+    config["storage"] = overrides.pop("storage", None) or {"base": str(tmp_path / "store")}
     for section, values in overrides.items():
         if isinstance(values, dict):
             config.setdefault(section, {}).update(values)
         else:
             config[section] = values
-    config["storage"] = {"base": str(tmp_path / "store")}
     (project / "pipeline.yaml").write_text(yaml.safe_dump(config))
     return project / "pipeline.yaml"
 

@@ -44,10 +44,9 @@ def test_s3_storage_round_trips_every_phase(tmp_path, s3_server, monkeypatch):
     s3 = s3_server.client()
     s3.create_bucket(Bucket="pipeline-io")
     config = quickstart_copy(tmp_path, generation={"method": "import", "path": str(_import_rows(tmp_path))},
-                             prelabel={"enabled": False})
-    text = config.read_text().replace(f"base: {tmp_path / 'store'}",
-                                      f"bucket: pipeline-io\n  prefix: team\n  endpoint_url: {s3_server.endpoint_url}")
-    config.write_text(text)
+                             prelabel={"enabled": False},
+                             storage={"bucket": "pipeline-io", "prefix": "team",
+                                      "endpoint_url": s3_server.endpoint_url})
     result = run_version(config, "v1", out_dir="datasets", instance=dg.DagsterInstance.ephemeral())
     assert result.success
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket="pipeline-io")["Contents"]}

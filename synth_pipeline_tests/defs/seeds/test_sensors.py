@@ -15,12 +15,10 @@ from synth_pipeline_tests.test_runner import quickstart_copy
 
 
 def _s3_config(tmp_path, s3_server, bucket: str):
-    config = quickstart_copy(tmp_path, generation={"method": "import", "path": str(tmp_path / "rows.jsonl")},
-                             prelabel={"enabled": False})
     (tmp_path / "rows.jsonl").write_text(json.dumps({"id": "g1", "instruction": "Say yes.", "output": "Yes."}))
-    config.write_text(config.read_text().replace(
-        f"base: {tmp_path / 'store'}", f"bucket: {bucket}\n  endpoint_url: {s3_server.endpoint_url}"))
-    return config
+    return quickstart_copy(tmp_path, generation={"method": "import", "path": str(tmp_path / "rows.jsonl")},
+                           prelabel={"enabled": False},
+                           storage={"bucket": bucket, "endpoint_url": s3_server.endpoint_url})
 
 
 @pytest.mark.slow
