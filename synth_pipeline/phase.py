@@ -1,7 +1,8 @@
 """What every phase's domain function returns: kept rows, rejected rows, metrics.
 
 The Dagster shell writes `kept` as the asset's table and `rejected` beside it; the release
-reconciles `in = kept + rejected` for every phase from these objects' counts.
+reconciles `in = kept + rejected` for every phase from these objects' counts. Phases that
+stream large tables return `Rows` backed by spool files instead of in-memory tables.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from typing import Any
 import pyarrow as pa
 
 from synth_pipeline.records import REJECTED_SCHEMA
+from synth_pipeline.tables import Rows
 
 
 @dataclass
 class PhaseOutput:
     phase: str
-    kept: pa.Table
-    rejected: pa.Table = field(default_factory=REJECTED_SCHEMA.empty_table)
+    kept: pa.Table | Rows
+    rejected: pa.Table | Rows = field(default_factory=REJECTED_SCHEMA.empty_table)
     metrics: dict[str, Any] = field(default_factory=dict)
     implemented: bool = True
     rows_in: int | None = None  # defaults to kept + rejected; set when a phase also adds rows

@@ -103,9 +103,9 @@ REJECTED_SCHEMA = pa.schema(
 )
 
 
-def kind_of(table_or_schema: pa.Table | pa.Schema) -> RecordKind:
-    """Infer the record kind from the columns present."""
-    schema = table_or_schema.schema if isinstance(table_or_schema, pa.Table) else table_or_schema
+def kind_of(table_or_schema: Any) -> RecordKind:
+    """Infer the record kind from the columns present (of a table, `Rows` or schema)."""
+    schema = table_or_schema if isinstance(table_or_schema, pa.Schema) else table_or_schema.schema
     names = set(schema.names)
     if "messages" in names:
         return RecordKind.CHAT

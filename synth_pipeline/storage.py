@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 
 from synth_pipeline.config import StorageConfig
 from synth_pipeline.errors import StorageError
+from synth_pipeline.tables import Rows
 
 
 def _s3_credentials() -> tuple[str, str, str | None]:
@@ -107,6 +108,29 @@ class TableStore:
             raise self._wrap(key, FileNotFoundError(key))
         try:
             return pq.read_table(self.path(key), filesystem=self.fs)
+        except (OSError, pa.ArrowException) as exc:
+            raise self._wrap(key, exc) from exc
+
+    def write_rows(self, key: str, rows: pa.Table | Rows) -> str:
+        """Store a table; a spooled `Rows` is copied file to file, never loaded."""
+        if isinstance(rows, pa.Table) or rows.in_memory:
+            return self.write_table(key, rows if isinstance(rows, pa.Table) else rows.read())
+        try:
+            if isinstance(self.fs, pafs.LocalFileSystem):
+                Path(self.path(key)).parent.mkdir(parents=True, exist_ok=True)
+            if rows.path != self.path(key):
+                pafs.copy_files(rows.path, self.path(key), source_filesystem=rows.filesystem,
+                                destination_filesystem=self.fs)
+        except (OSError, pa.ArrowException) as exc:
+            raise self._wrap(key, exc) from exc
+        return self.uri(key)
+
+    def rows(self, key: str) -> Rows:
+        """A stored table as `Rows`: read batch by batch, on demand."""
+        if not self.exists(key):
+            raise self._wrap(key, FileNotFoundError(key))
+        try:
+            return Rows(path=self.path(key), filesystem=self.fs)
         except (OSError, pa.ArrowException) as exc:
             raise self._wrap(key, exc) from exc
 

@@ -9,9 +9,10 @@ import pyarrow as pa
 from synth_pipeline.config import PipelineConfig
 from synth_pipeline.quality.gates import GateResult, evaluate_gates, standard_gates
 from synth_pipeline.quality.toxicity import ToxicityScorer, make_scorer, threshold_for
+from synth_pipeline.tables import Rows
 
 
-def gate_values(table: pa.Table, config: PipelineConfig, gate: str,
+def gate_values(table: pa.Table | Rows, config: PipelineConfig, gate: str,
                 scorer: ToxicityScorer | None = None) -> pd.DataFrame:
     """Only the per-row values `gate` needs (PII and toxicity scans are the expensive ones)."""
     from synth_pipeline.quality.filter_phase import gate_frame
@@ -26,7 +27,7 @@ def gate_values(table: pa.Table, config: PipelineConfig, gate: str,
                       measure_ttr=gate == "ttr", scorer=scorer)
 
 
-def evaluate(table: pa.Table, config: PipelineConfig, gate: str) -> GateResult | None:
+def evaluate(table: pa.Table | Rows, config: PipelineConfig, gate: str) -> GateResult | None:
     scorer = make_scorer(config.filters) if gate == "toxicity" else None
     tox_threshold = threshold_for(config.filters, scorer) if scorer else 0.5
     specs = [s for s in standard_gates(config.gates, tox_threshold) if s.gate == gate]
@@ -36,7 +37,7 @@ def evaluate(table: pa.Table, config: PipelineConfig, gate: str) -> GateResult |
     return evaluate_gates(frame, specs, sample=config.gates.failing_sample)[0]
 
 
-def check_result(table: pa.Table, config: PipelineConfig, gate: str) -> dg.AssetCheckResult:
+def check_result(table: pa.Table | Rows, config: PipelineConfig, gate: str) -> dg.AssetCheckResult:
     """An AssetCheckResult with observed value, threshold and a sample of failing rows."""
     result = evaluate(table, config, gate)
     if result is None:

@@ -2,7 +2,8 @@
 
 A phase returns a `PhaseOutput`; its kept rows become the asset's table, its rejected rows and
 summary land beside it (`<asset>/<version>.rejected.parquet`, `<asset>/<version>.summary.json`)
-so the release can reconcile every phase without loading every table.
+so the release can reconcile every phase without loading every table. Downstream assets get
+`Rows`, which read the stored file batch by batch: no asset holds a whole large table.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import pyarrow as pa
 
 from synth_pipeline.defs.resources import PipelineResource
 from synth_pipeline.phase import PhaseOutput
+from synth_pipeline.tables import Rows
 
 
 def table_key(asset: str, version: str) -> str:
@@ -40,18 +42,18 @@ def _asset_and_version(context: dg.OutputContext | dg.InputContext) -> tuple[str
 class ParquetIOManager(dg.ConfigurableIOManager):
     pipeline: PipelineResource
 
-    def handle_output(self, context: dg.OutputContext, obj: PhaseOutput | pa.Table | None) -> None:
+    def handle_output(self, context: dg.OutputContext, obj: PhaseOutput | pa.Table | Rows | None) -> None:
         if obj is None:  # the release asset writes its own folder
             return
         asset, version = _asset_and_version(context)
         store = self.pipeline.store
         if isinstance(obj, PhaseOutput):
-            store.write_table(rejected_key(asset, version), obj.rejected)
+            store.write_rows(rejected_key(asset, version), obj.rejected)
             store.write_json(summary_key(asset, version), obj.summary())
             obj = obj.kept
-        uri = store.write_table(table_key(asset, version), obj)
+        uri = store.write_rows(table_key(asset, version), obj)
         context.add_output_metadata({"uri": dg.MetadataValue.path(uri), "rows": obj.num_rows})
 
-    def load_input(self, context: dg.InputContext) -> pa.Table:
+    def load_input(self, context: dg.InputContext) -> Rows:
         asset, version = _asset_and_version(context)
-        return self.pipeline.store.read_table(table_key(asset, version))
+        return self.pipeline.store.rows(table_key(asset, version))

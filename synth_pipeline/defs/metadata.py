@@ -8,12 +8,13 @@ from typing import Any
 import dagster as dg
 
 from synth_pipeline.phase import PhaseOutput
+from synth_pipeline.tables import Rows
 
 PREVIEW_ROWS = 5
 
 
 def _preview(output: PhaseOutput) -> str:
-    rows = output.kept.slice(0, PREVIEW_ROWS).to_pylist()
+    rows = Rows.of(output.kept).head(PREVIEW_ROWS).to_pylist()
     if not rows:
         return "_no rows kept_"
     columns = [c for c in output.kept.column_names if c != "metadata"]

@@ -1,21 +1,21 @@
 """The gates that guard a release, on the table the release is written from."""
 
 import dagster as dg
-import pyarrow as pa
 
 from synth_pipeline.defs.decontaminated.assets import decontaminated
 from synth_pipeline.defs.gates import check_result
 from synth_pipeline.defs.partitions import dataset_version
 from synth_pipeline.defs.resources import PipelineResource
+from synth_pipeline.tables import Rows
 
 
 @dg.asset_check(asset=decontaminated, partitions_def=dataset_version, blocking=True,
                 description="0 n-gram matches against the benchmark suites (re-checked independently)")
-def decontaminated_no_benchmark_overlap(decontaminated: pa.Table,
+def decontaminated_no_benchmark_overlap(decontaminated: Rows,
                                         pipeline: PipelineResource) -> dg.AssetCheckResult:
     from synth_pipeline.decontam.check import release_check
 
-    result = release_check(decontaminated, pipeline.config)
+    result = release_check(decontaminated.read(), pipeline.config)
     return dg.AssetCheckResult(passed=result["passed"], severity=dg.AssetCheckSeverity.ERROR, metadata={
         "observed": result["matches"], "threshold": result["max_matches"],
         "rows_matching": result["rows_matching"], "suites": dg.MetadataValue.json(result["suites"]),
@@ -25,22 +25,22 @@ def decontaminated_no_benchmark_overlap(decontaminated: pa.Table,
 
 @dg.asset_check(asset=decontaminated, partitions_def=dataset_version, blocking=True,
                 description="no PII in what the release will contain")
-def decontaminated_pii(decontaminated: pa.Table, pipeline: PipelineResource) -> dg.AssetCheckResult:
+def decontaminated_pii(decontaminated: Rows, pipeline: PipelineResource) -> dg.AssetCheckResult:
     return check_result(decontaminated, pipeline.config, "pii")
 
 
 @dg.asset_check(asset=decontaminated, partitions_def=dataset_version, blocking=True,
                 description="100 % schema-valid rows in the release")
-def decontaminated_format(decontaminated: pa.Table, pipeline: PipelineResource) -> dg.AssetCheckResult:
+def decontaminated_format(decontaminated: Rows, pipeline: PipelineResource) -> dg.AssetCheckResult:
     return check_result(decontaminated, pipeline.config, "format")
 
 
 @dg.asset_check(asset=decontaminated, partitions_def=dataset_version,
                 description="bias audit: parity, sentiment gap, topic coverage, stereotypes")
-def decontaminated_bias(decontaminated: pa.Table, pipeline: PipelineResource) -> dg.AssetCheckResult:
+def decontaminated_bias(decontaminated: Rows, pipeline: PipelineResource) -> dg.AssetCheckResult:
     from synth_pipeline.quality.bias import bias_audit
 
-    report = bias_audit(decontaminated, pipeline.taxonomy, pipeline.config)
+    report = bias_audit(decontaminated.read(), pipeline.taxonomy, pipeline.config)
     checks = report["checks"]
     return dg.AssetCheckResult(
         passed=report["passed"], severity=dg.AssetCheckSeverity.WARN,

@@ -1,15 +1,15 @@
 import dagster as dg
-import pyarrow as pa
 
 from synth_pipeline.defs.metadata import emit
 from synth_pipeline.defs.partitions import dataset_version
 from synth_pipeline.defs.resources import PipelineResource
+from synth_pipeline.tables import Rows
 
 
 @dg.asset(partitions_def=dataset_version, group_name="synth", kinds={"python", "parquet"}, code_version="1",
           description="Format, length, repetition, language, toxicity, PII, exact/near dedup, novelty.")
-def filtered(context: dg.AssetExecutionContext, generated: pa.Table, seeds: pa.Table,
+def filtered(context: dg.AssetExecutionContext, generated: Rows, seeds: Rows,
              pipeline: PipelineResource):
     from synth_pipeline.quality.filter_phase import run_filters
 
-    return emit(context, run_filters(generated, pipeline.config, seeds=seeds))
+    return emit(context, run_filters(generated.read(), pipeline.config, seeds=seeds.read()))

@@ -1,12 +1,12 @@
 import hashlib
 
 import dagster as dg
-import pyarrow as pa
 
 from synth_pipeline.defs.io import decontam_log_key, summary_key, table_key
 from synth_pipeline.defs.partitions import dataset_version
 from synth_pipeline.defs.resources import PipelineResource
 from synth_pipeline.export.release import write_release
+from synth_pipeline.tables import Rows
 
 UPSTREAM = ("seeds", "generated", "filtered", "prelabeled", "reviewed", "decontaminated")
 
@@ -25,10 +25,10 @@ def _previous_release(context: dg.AssetExecutionContext, fs, base: str, version:
 
 @dg.asset(partitions_def=dataset_version, group_name="synth", kinds={"python", "json"}, code_version="1",
           description="datasets/<version>/: splits in every format, metadata, QA report, changelog.")
-def release(context: dg.AssetExecutionContext, decontaminated: pa.Table, pipeline: PipelineResource):
+def release(context: dg.AssetExecutionContext, decontaminated: Rows, pipeline: PipelineResource):
     config, store, version = pipeline.config, pipeline.store, context.partition_key
     summaries = [store.read_json(summary_key(p, version)) for p in UPSTREAM]
-    seeds = store.read_table(table_key("seeds", version))
+    seeds = store.rows(table_key("seeds", version))
     generated = summaries[1]["metrics"]
     extra = {
         "seed_set_hash": hashlib.sha256(
@@ -39,14 +39,14 @@ def release(context: dg.AssetExecutionContext, decontaminated: pa.Table, pipelin
     }
     from synth_pipeline.quality.bias import bias_audit
 
-    extra["bias"] = bias_audit(decontaminated, pipeline.taxonomy, config)
+    extra["bias"] = bias_audit(decontaminated.read(), pipeline.taxonomy, config)
     review = summaries[UPSTREAM.index("reviewed")]
     extra["review"] = {"implemented": review["implemented"], **review["metrics"]}
     decontam_key = decontam_log_key(version)
     decontam_log = store.read_json(decontam_key) if store.exists(decontam_key) else None
     fs, base, uri = pipeline.release_location()
     result = write_release(
-        decontaminated, base, version, config, phase_summaries=summaries, extra_metadata=extra,
+        decontaminated.batches(), base, version, config, phase_summaries=summaries, extra_metadata=extra,
         decontam_log=decontam_log, previous_version_dir=_previous_release(context, fs, base, version),
         filesystem=fs,
     )
