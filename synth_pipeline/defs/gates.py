@@ -15,7 +15,7 @@ from synth_pipeline.tables import Rows
 def gate_values(table: pa.Table | Rows, config: PipelineConfig, gate: str,
                 scorer: ToxicityScorer | None = None) -> pd.DataFrame:
     """Only the per-row values `gate` needs (PII and toxicity scans are the expensive ones)."""
-    from synth_pipeline.quality.filter_phase import gate_frame
+    from synth_pipeline.quality.gate_values import gate_frame
 
     if gate == "judge":
         scores = [dict(m["scores"] or []) if m else {} for m in table.column("metadata").to_pylist()]

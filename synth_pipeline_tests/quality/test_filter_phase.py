@@ -4,7 +4,7 @@ import pyarrow.compute as pc
 import pytest
 
 from synth_pipeline.config import FiltersConfig, PipelineConfig
-from synth_pipeline.quality.filter_phase import gate_frame, run_filters
+from synth_pipeline.quality.filter_phase import run_filters
 from synth_pipeline.records import RecordKind, to_table
 
 CLEAN = [
@@ -75,10 +75,3 @@ def test_redact_policy_keeps_row_with_placeholders():
     assert out.metrics["pii"]["redacted_rows"] == 1
     # without seeds the novelty check is off, so the seed copy is kept
     assert "seedcopy" in out.kept.column("id").to_pylist()
-
-
-def test_gate_frame_columns():
-    frame = gate_frame(_rows(RecordKind.PREFERENCE))
-    assert list(frame.columns) == ["id", "schema_valid", "ttr", "pii_count", "toxicity"]
-    assert frame.set_index("id").loc["pii", "pii_count"] == 2
-    assert frame["schema_valid"].all()
