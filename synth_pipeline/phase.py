@@ -7,11 +7,11 @@ stream large tables return `Rows` backed by spool files instead of in-memory tab
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from synth_pipeline.records import REJECTED_SCHEMA
 from synth_pipeline.tables import Rows
@@ -31,15 +31,18 @@ class PhaseOutput:
             self.rows_in = self.kept.num_rows + self.rejected.num_rows
 
     def rejected_by_rule(self) -> dict[str, int]:
-        return dict(Counter(self.rejected.column("rule").to_pylist())) if self.rejected.num_rows else {}
+        if not self.rejected.num_rows:
+            return {}
+        counts = pc.value_counts(self.rejected.column("rule").combine_chunks())
+        return {c["values"].as_py(): c["counts"].as_py() for c in counts}
 
     def rejected_ids_by_rule(self) -> dict[str, list[str]]:
-        by_rule: dict[str, list[str]] = {}
-        if self.rejected.num_rows:
-            for rule, row_id in zip(self.rejected.column("rule").to_pylist(),
-                                    self.rejected.column("id").to_pylist(), strict=True):
-                by_rule.setdefault(rule, []).append(row_id)
-        return by_rule
+        """Ids only (never content), grouped by rule in first-seen order."""
+        if not self.rejected.num_rows:
+            return {}
+        columns = pa.table({"rule": self.rejected.column("rule"), "id": self.rejected.column("id")})
+        grouped = columns.group_by("rule", use_threads=False).aggregate([("id", "list")])
+        return dict(zip(grouped.column("rule").to_pylist(), grouped.column("id_list").to_pylist(), strict=True))
 
     def summary(self) -> dict[str, Any]:
         """The per-phase block of qa_report.json."""

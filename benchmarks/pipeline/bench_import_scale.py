@@ -11,6 +11,7 @@ import random
 import resource
 import sys
 import tempfile
+import threading
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -35,17 +36,36 @@ def rows(n: int, seed: int = 0):
         yield {"id": f"r{i}", "instruction": f"Explain {q}.", "input": "", "output": a.capitalize() + "."}
 
 
+def _rss() -> int:
+    """Resident set size now (Linux /proc), bytes."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize()
+
+
 class Timer:
+    """Seconds and peak RSS per phase (RSS sampled every 0.1 s by a thread; the run is in-process)."""
+
     def __init__(self) -> None:
         self.t = time.perf_counter()
         self.phases: dict[str, float] = {}
+        self.peak_mb: dict[str, int] = {}
+        self._peak = 0
+        self._done = threading.Event()
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.1):
+            self._peak = max(self._peak, _rss())
 
     def status(self, _):
         return nullcontext()
 
     def print(self, line: str) -> None:
         now = time.perf_counter()
-        self.phases[line.split()[-1]] = round(now - self.t, 2)
+        phase = line.split()[-1]
+        self.phases[phase] = round(now - self.t, 2)
+        self.peak_mb[phase] = round(max(self._peak, _rss()) / 2**20)
+        self._peak = 0
         self.t = now
 
 
@@ -69,9 +89,9 @@ def main() -> None:
                          progress=timer)
     total = time.perf_counter() - start
     print(json.dumps({"rows": n, "success": result.success, "seconds": round(total, 1),
-                      "rows_per_s": round(n / total, 1), "phases_s": timer.phases,
+                      "rows_per_s": round(n / total, 1), "phases_s": timer.phases, "phase_peak_rss_mb": timer.peak_mb,
                       "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-                      "kept": [(s["phase"], s["kept"]) for s in result.summaries],
+                      "kept": {s["phase"]: s["kept"] for s in result.summaries},
                       "failed_checks": result.failed_checks}, indent=1))
 
 

@@ -11,9 +11,23 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+
 from synth_pipeline.ingest.readers import RowError, iter_rows
 from synth_pipeline.phase import PhaseOutput
-from synth_pipeline.records import RecordKind, make_metadata, reject, rejected_table, stable_id, to_table
+from synth_pipeline.records import (
+    REJECTED_SCHEMA,
+    SCHEMAS,
+    RecordKind,
+    empty_table,
+    make_metadata,
+    reject,
+    rejected_table,
+    stable_id,
+    to_table,
+)
+from synth_pipeline.tables import BATCH_ROWS, Rows, RowsWriter
 
 PHASE = "generated"
 SHAREGPT_ROLES = {"system": "system", "human": "user", "user": "user", "gpt": "assistant",
@@ -91,16 +105,35 @@ def _convert(row: dict[str, Any], kind: RecordKind, source: str) -> dict[str, An
     return {"id": row_id, **body, "metadata": _metadata(row, source)}
 
 
-def import_rows(path: Path) -> PhaseOutput:
+def import_rows(path: Path, batch_rows: int = BATCH_ROWS) -> PhaseOutput:
+    """Convert a file of finished rows into spooled record batches (memory follows the batch).
+
+    Duplicate ids are found after the pass from the spooled id column (an Arrow group-by), so
+    no Python set of every id is kept; the first occurrence in file order wins.
+    """
+    unit = "row" if path.suffix == ".parquet" else "line"
     kind: RecordKind | None = None
-    kept: list[dict] = []
-    rejected: list[dict] = []
-    seen: set[str] = set()
+    kept: RowsWriter | None = None
+    rejected = RowsWriter(REJECTED_SCHEMA, "import-rejected")
+    buffer: list[dict] = []
+    bad: list[dict] = []
+    numbers: list[np.ndarray] = []  # source line/row of every spooled row, for duplicate-id errors
+
+    def flush() -> None:
+        nonlocal kept
+        if buffer:
+            kept = kept or RowsWriter(SCHEMAS[kind], "import")
+            kept.write(to_table(buffer, kind))
+            buffer.clear()
+        if bad:
+            rejected.write(rejected_table(bad))
+            bad.clear()
+
     for number, row in iter_rows(path):
-        where = f"{path}:{'row' if path.suffix == '.parquet' else 'line'} {number}"
+        where = f"{path}:{unit} {number}"
         if isinstance(row, RowError):
-            rejected.append(reject({"id": f"{path.name}:{number}", "raw": row.raw}, PHASE,
-                                   "import_invalid_row", detail=str(row)))
+            bad.append(reject({"id": f"{path.name}:{number}", "raw": row.raw}, PHASE,
+                              "import_invalid_row", detail=str(row)))
             continue
         row_kind = detect_kind(row)
         kind = kind or row_kind
@@ -110,21 +143,46 @@ def import_rows(path: Path) -> PhaseOutput:
                                  "conversations, or prompt/chosen/rejected)")
             if row_kind is not kind:
                 raise ValueError(f"is a {row_kind.value} row in a file of {kind.value} rows")
-            record = _convert(row, kind, f"{path.name}:{number}")
+            buffer.append(_convert(row, kind, f"{path.name}:{number}"))
+            numbers.append(number)
         except ValueError as exc:
             rid = str(row.get("id") or f"{path.name}:{number}")
-            rejected.append(reject({**row, "id": rid}, PHASE, "import_invalid_row", detail=f"{where}: {exc}"))
-            continue
-        if record["id"] in seen:
-            rejected.append(reject(record, PHASE, "import_duplicate_id", value=record["id"],
-                                   detail=f"{where}: field 'id': duplicate id"))
-            continue
-        seen.add(record["id"])
-        kept.append(record)
+            bad.append(reject({**row, "id": rid}, PHASE, "import_invalid_row", detail=f"{where}: {exc}"))
+        if len(buffer) + len(bad) >= batch_rows:
+            flush()
+    flush()
     kind = kind or RecordKind.INSTRUCTION
+    rows = kept.close() if kept else Rows(empty_table(kind))
+    line_of = np.asarray(numbers, dtype=np.int64)
+    del numbers
+    rows = _drop_duplicate_ids(rows, line_of, rejected, f"{path}:{unit}", batch_rows)
     return PhaseOutput(
         phase=PHASE,
-        kept=to_table(kept, kind),
-        rejected=rejected_table(rejected),
+        kept=rows,
+        rejected=rejected.close(),
         metrics={"method": "import", "source": str(path), "kind": kind.value},
     )
+
+
+def _drop_duplicate_ids(rows: Rows, line_of: np.ndarray, rejected: RowsWriter, where: str,
+                        batch_rows: int) -> Rows:
+    """Keep the first row of every id; later rows with that id go to `rejected`."""
+    if not rows.num_rows:
+        return rows
+    ids = pa.table({"id": rows.column("id"), "pos": pa.array(np.arange(rows.num_rows))})
+    first = ids.group_by("id", use_threads=False).aggregate([("pos", "min")]).column("pos_min").to_numpy()
+    if len(first) == rows.num_rows:
+        return rows
+    keep = np.zeros(rows.num_rows, dtype=bool)
+    keep[first] = True
+    out = RowsWriter(rows.schema, "import")
+    offset = 0
+    for batch in rows.batches(batch_rows):
+        mask = keep[offset:offset + batch.num_rows]
+        out.write(batch.filter(pa.array(mask)))
+        for i in np.flatnonzero(~mask).tolist():
+            record = batch.slice(i, 1).to_pylist()[0]
+            rejected.write([reject(record, PHASE, "import_duplicate_id", value=record["id"],
+                                   detail=f"{where} {line_of[offset + i]}: field 'id': duplicate id")])
+        offset += batch.num_rows
+    return out.close()

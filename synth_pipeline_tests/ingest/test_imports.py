@@ -43,7 +43,7 @@ def test_sharegpt_converts_to_messages(tmp_path):
     out = import_rows(f)
     assert kind_of(out.kept) is RecordKind.CHAT
     assert [m["role"] for m in out.kept.column("messages")[0].as_py()] == ["system", "user", "assistant"]
-    assert "field 'conversations[0].from': unknown role 'robot'" in out.rejected["detail"][0].as_py()
+    assert "field 'conversations[0].from': unknown role 'robot'" in out.rejected.column("detail")[0].as_py()
 
 
 def test_preference_parquet(tmp_path):
@@ -52,4 +52,20 @@ def test_preference_parquet(tmp_path):
     out = import_rows(tmp_path / "p.parquet")
     assert kind_of(out.kept) is RecordKind.PREFERENCE
     assert out.kept.column("id").to_pylist() == ["p1"]
-    assert "p.parquet:row 2: field 'rejected': empty string" in out.rejected["detail"][0].as_py()
+    assert "p.parquet:row 2: field 'rejected': empty string" in out.rejected.column("detail")[0].as_py()
+
+
+def test_streamed_import_keeps_first_of_each_id_across_batches(tmp_path):
+    rows = [{"id": f"r{i % 7}" if i in (9, 12) else f"r{i}", "instruction": f"Task {i}.", "output": "Done."}
+            for i in range(15)]
+    rows.insert(5, {"instruction": "No output."})
+    f = _write(tmp_path / "big.jsonl", rows)
+    out = import_rows(f, batch_rows=4)
+    assert not out.kept.in_memory and out.summary()["reconciles"]
+    assert out.kept.num_rows == 13 and out.rejected.num_rows == 3
+    kept = out.kept.to_pylist()
+    assert [r["id"] for r in kept][:3] == ["r0", "r1", "r2"]
+    assert [r["instruction"] for r in kept if r["id"] == "r2"] == ["Task 2."]  # first occurrence wins
+    duplicates = [d for d in out.rejected.column("detail").to_pylist() if "duplicate id" in d]
+    # "Task 9." has id r2 and sits on line 11 (the row without output is line 6)
+    assert duplicates == [f"{f}:line 11: field 'id': duplicate id", f"{f}:line 14: field 'id': duplicate id"]
