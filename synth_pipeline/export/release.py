@@ -47,6 +47,7 @@ from synth_pipeline.export.manifest import MANIFEST_SCHEMA, manifest_rows
 from synth_pipeline.export.split import SPLITS, key_columns, plan_splits
 from synth_pipeline.export.validate import RowSchemaError, validate_batch
 from synth_pipeline.records import SCHEMAS, RecordKind, json_schema, kind_of
+from synth_pipeline.tables import Rows
 
 _VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
 
@@ -102,15 +103,15 @@ def _read_bytes(fs: pafs.FileSystem, path: str) -> bytes:
 # --- input handling -------------------------------------------------------------------------
 
 class _Batches:
-    """Re-iterable record batches of one kind: a table directly, an iterator via a spool file."""
+    """Re-iterable record batches of one kind: a table or `Rows` directly, an iterator via a spool file."""
 
-    def __init__(self, kept: pa.Table | Iterable[pa.RecordBatch], batch_rows: int) -> None:
+    def __init__(self, kept: pa.Table | Rows | Iterable[pa.RecordBatch], batch_rows: int) -> None:
         self._spool: str | None = None
-        self._table: pa.Table | None = None
+        self._table: Rows | None = None
         self._iter: Iterator[pa.RecordBatch] | None = None
         self._batch_rows = batch_rows
-        if isinstance(kept, pa.Table):
-            self._table = kept
+        if isinstance(kept, (pa.Table, Rows)):
+            self._table = Rows.of(kept)
             self.schema = kept.schema
         else:
             self._iter = iter(kept)
@@ -138,7 +139,7 @@ class _Batches:
     def first_pass(self) -> Iterator[pa.RecordBatch]:
         """Yield each batch once; a one-shot iterator is spooled to disk for the second pass."""
         if self._table is not None:
-            for batch in self._table.to_batches(max_chunksize=self._batch_rows):
+            for batch in self._table.batches(self._batch_rows):
                 yield self._conform(batch)
             return
         fd, self._spool = tempfile.mkstemp(prefix="synth-release-", suffix=".arrow")
@@ -152,7 +153,7 @@ class _Batches:
 
     def second_pass(self) -> Iterator[pa.RecordBatch]:
         if self._table is not None:
-            for batch in self._table.to_batches(max_chunksize=self._batch_rows):
+            for batch in self._table.batches(self._batch_rows):
                 yield self._conform(batch)
             return
         # Read, not memory-map: mapped pages would count towards RSS up to the spool's size.
@@ -181,7 +182,7 @@ def _chain(first: pa.RecordBatch | None, rest: Iterator[pa.RecordBatch] | None,
 # --- the entry point ------------------------------------------------------------------------
 
 def write_release(
-    kept: pa.Table | Iterable[pa.RecordBatch],
+    kept: pa.Table | Rows | Iterable[pa.RecordBatch],
     out_dir: str | Path,
     version: str,
     config: PipelineConfig,

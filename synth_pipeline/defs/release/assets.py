@@ -46,7 +46,7 @@ def release(context: dg.AssetExecutionContext, decontaminated: Rows, pipeline: P
     decontam_log = store.read_json(decontam_key) if store.exists(decontam_key) else None
     fs, base, uri = pipeline.release_location()
     result = write_release(
-        decontaminated.batches(), base, version, config, phase_summaries=summaries, extra_metadata=extra,
+        decontaminated, base, version, config, phase_summaries=summaries, extra_metadata=extra,
         decontam_log=decontam_log, previous_version_dir=_previous_release(context, fs, base, version),
         filesystem=fs,
     )
