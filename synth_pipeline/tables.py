@@ -52,7 +52,9 @@ class Rows:
         return self.schema.names
 
     def _open(self) -> pq.ParquetFile:
-        return pq.ParquetFile(self.filesystem.open_input_file(self.path))
+        # pre_buffer=False: with pre-buffering the reader keeps every row group's bytes until it is
+        # closed, so memory grows with the file while iterating (apache/arrow#39808).
+        return pq.ParquetFile(self.filesystem.open_input_file(self.path), pre_buffer=False)
 
     def batches(self, batch_rows: int = BATCH_ROWS, columns: Sequence[str] | None = None) -> Iterator[pa.RecordBatch]:
         """Record batches of at most `batch_rows` rows, in row order."""

@@ -1,7 +1,8 @@
 """The `decontaminated` phase: remove rows sharing an n-gram with a benchmark item, log each one.
 
-Rows are checked in record batches (config.decontam.batch_rows), so the working memory beyond
-the input table and the index is bounded by one batch whatever the table's size.
+Rows are read in record batches (config.decontam.batch_rows) from a table or a Parquet-backed
+`Rows`, and kept and rejected rows are spooled to Parquet, so memory beyond the index follows
+the batch size, not the row count.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from synth_pipeline.decontam.index import NgramIndex
 from synth_pipeline.decontam.ngrams import NORMALISATION, Tokens, tokenise
 from synth_pipeline.decontam.suites import load_suites
 from synth_pipeline.phase import PhaseOutput
-from synth_pipeline.records import TEXT_FIELDS, kind_of, reject, rejected_table
+from synth_pipeline.records import REJECTED_SCHEMA, TEXT_FIELDS, kind_of, reject, rejected_table
+from synth_pipeline.tables import Rows, RowsWriter
 
 PHASE = "decontaminated"
 RULE = "decontam_ngram_overlap"
@@ -117,26 +119,40 @@ def _hits(tokens: Tokens, index: NgramIndex, items: _ItemText,
             yield text_i, suite_i, item_i, verified[0], len(verified)
 
 
-def find_matches(table: pa.Table, index: NgramIndex, batch_rows: int = 20_000,
-                 fields: tuple[str, ...] | None = None) -> tuple[list[Match], dict[str, int]]:
-    """Every (row, field, benchmark item) sharing an n-gram, verified against the item text."""
-    fields = fields or TEXT_FIELDS[kind_of(table)]
+def _batch_matches(rows: pa.Table | Rows, index: NgramIndex, batch_rows: int, fields: tuple[str, ...],
+                   counters: dict[str, int], columns: list[str] | None = None,
+                   ) -> Iterator[tuple[pa.RecordBatch, int, list[Match]]]:
+    """(batch, its first row's position, its matches sorted) per record batch of `rows`."""
     items = _ItemText(index)
-    matches: list[Match] = []
-    counters = {"texts": 0, "ngrams": 0, "hash_collisions": 0}
     offset = 0
-    for batch in table.to_batches(max_chunksize=batch_rows):
+    for batch in Rows.of(rows).batches(batch_rows, columns=columns):
+        matches: list[Match] = []
         for name in fields:
-            for texts, rows, labels in _field_texts(batch, name):
+            for texts, row_of, labels in _field_texts(batch, name):
                 tokens = tokenise(texts)
                 counters["texts"] += len(texts)
                 for text_i, suite_i, item_i, gram, count in _hits(tokens, index, items, counters):
                     label = labels[text_i] if isinstance(labels, list) else labels
                     suite = index.suites[suite_i]
-                    matches.append(Match(offset + int(rows[text_i]), label, suite.name,
+                    matches.append(Match(offset + int(row_of[text_i]), label, suite.name,
                                          suite.ids[item_i], gram, count))
+        matches.sort(key=lambda m: (m.row, m.field, m.suite, m.item_id))
+        yield batch, offset, matches
         offset += batch.num_rows
-    matches.sort(key=lambda m: (m.row, m.field, m.suite, m.item_id))
+
+
+def _counters() -> dict[str, int]:
+    return {"texts": 0, "ngrams": 0, "hash_collisions": 0}
+
+
+def find_matches(rows: pa.Table | Rows, index: NgramIndex, batch_rows: int = 20_000,
+                 fields: tuple[str, ...] | None = None) -> tuple[list[Match], dict[str, int]]:
+    """Every (row, field, benchmark item) sharing an n-gram, verified against the item text."""
+    fields = fields or TEXT_FIELDS[kind_of(rows)]
+    counters = _counters()
+    matches = [m for _, _, batch_matches in _batch_matches(rows, index, batch_rows, fields, counters,
+                                                           columns=list(fields))
+               for m in batch_matches]
     return matches, counters
 
 
@@ -146,64 +162,81 @@ def build_index(config: PipelineConfig) -> NgramIndex:
     return NgramIndex.build(suites, dc.n, Path(dc.cache_dir).absolute())
 
 
-def run_decontam(table: pa.Table, config: PipelineConfig,
+def run_decontam(rows: pa.Table | Rows, config: PipelineConfig,
                  index: NgramIndex | None = None) -> tuple[PhaseOutput, dict[str, Any]]:
-    """Drop rows that overlap a benchmark suite; return the phase output and decontam_log.json."""
+    """Drop rows that overlap a benchmark suite; return the phase output and decontam_log.json.
+
+    Kept and rejected rows are spooled batch by batch, so memory follows the batch size and
+    the index; the log keeps one entry per match (few, and the per-item audit trail).
+    """
     index = index or build_index(config)
-    kind = kind_of(table)
+    kind = kind_of(rows)
+    fields = TEXT_FIELDS[kind]
+    threshold = f"0 shared {index.n}-grams"
+    counters = _counters()
+    removed_log: list[dict[str, Any]] = []
+    by_suite: dict[str, int] = {}
+    rows_removed = 0
     t0 = time.perf_counter()
-    matches, counters = find_matches(table, index, config.decontam.batch_rows)
+    with RowsWriter(rows.schema, prefix=PHASE) as kept_w, RowsWriter(REJECTED_SCHEMA, prefix=f"{PHASE}-rejected") \
+            as rejected_w:
+        for batch, offset, matches in _batch_matches(rows, index, config.decontam.batch_rows, fields, counters):
+            if not matches:
+                kept_w.write(batch)
+                continue
+            by_row: dict[int, list[Match]] = {}
+            for m in matches:
+                by_row.setdefault(m.row - offset, []).append(m)
+            removed = np.zeros(batch.num_rows, dtype=bool)
+            removed[list(by_row)] = True
+            kept_w.write(batch.filter(pa.array(~removed)))
+            ids = batch.column("id")
+            rejects = []
+            for local, record in zip(by_row, batch.take(pa.array(list(by_row))).to_pylist(), strict=True):
+                row_matches = by_row[local]
+                first = row_matches[0]
+                detail = (f"{first.field} shares {first.ngram!r} with {first.suite} item {first.item_id}"
+                          + (f" (+{len(row_matches) - 1} more)" if len(row_matches) > 1 else ""))
+                rejects.append(reject(record, PHASE, RULE, value=sum(m.ngrams_matched for m in row_matches),
+                                      threshold=threshold, detail=detail))
+                for suite in {m.suite for m in row_matches}:
+                    by_suite[suite] = by_suite.get(suite, 0) + 1
+            rejected_w.write(rejected_table(rejects))
+            rows_removed += len(by_row)
+            removed_log.extend(
+                {"row_id": ids[m.row - offset].as_py(), "field": m.field, "suite": m.suite,
+                 "item_id": m.item_id, "ngram": m.ngram, "ngrams_matched": m.ngrams_matched}
+                for m in matches)
+        kept, rejected = kept_w.close(), rejected_w.close()
     check_s = time.perf_counter() - t0
 
-    by_row: dict[int, list[Match]] = {}
-    for m in matches:
-        by_row.setdefault(m.row, []).append(m)
-    removed = np.zeros(table.num_rows, dtype=bool)
-    removed[list(by_row)] = True
-    kept = table.filter(pa.array(~removed))
-    threshold = f"0 shared {index.n}-grams"
-    rejects = []
-    for row_i, row_matches in by_row.items():
-        row = table.slice(row_i, 1).to_pylist()[0]
-        first = row_matches[0]
-        detail = (f"{first.field} shares {first.ngram!r} with {first.suite} item {first.item_id}"
-                  + (f" (+{len(row_matches) - 1} more)" if len(row_matches) > 1 else ""))
-        rejects.append(reject(row, PHASE, RULE, value=sum(m.ngrams_matched for m in row_matches),
-                              threshold=threshold, detail=detail))
-
-    by_suite: dict[str, int] = {}
-    for row_matches in by_row.values():
-        for suite in {m.suite for m in row_matches}:
-            by_suite[suite] = by_suite.get(suite, 0) + 1
-    row_ids = table.column("id")
     log: dict[str, Any] = {
         "n": index.n,
         "normalisation": NORMALISATION,
         "short_items": f"benchmark items shorter than {index.n} words are compared whole",
         "record_kind": kind.value,
-        "fields_checked": list(TEXT_FIELDS[kind]),
+        "fields_checked": list(fields),
         "suites": index.stats["suites"],
         "index": {k: index.stats[k] for k in ("unique_ngrams", "index_bytes", "build_seconds")},
-        "rows_checked": table.num_rows,
-        "rows_removed": len(by_row),
+        "rows_checked": rows.num_rows,
+        "rows_removed": rows_removed,
         "rows_removed_by_suite": by_suite,
         "texts_checked": counters["texts"],
         "ngrams_checked": counters["ngrams"],
         "hash_collisions_discarded": counters["hash_collisions"],
-        "removed": [
-            {"row_id": row_ids[m.row].as_py(), "field": m.field, "suite": m.suite,
-             "item_id": m.item_id, "ngram": m.ngram, "ngrams_matched": m.ngrams_matched}
-            for m in matches
-        ],
+        "removed": removed_log,
     }
     if config.decontam.semantic:
         from synth_pipeline.decontam.semantic import semantic_review
 
-        log["semantic_review"] = semantic_review(kept, index.suites, config.decontam.semantic_threshold,
+        # The optional semantic pass embeds every kept row at once; it reads only ids and texts.
+        texts = pa.Table.from_batches(kept.batches(columns=["id", *fields]),
+                                      schema=pa.schema([kept.schema.field(c) for c in ("id", *fields)]))
+        log["semantic_review"] = semantic_review(texts, index.suites, config.decontam.semantic_threshold,
                                                  Path(config.decontam.cache_dir).absolute())
 
     metrics = {
-        "rows_removed": len(by_row),
+        "rows_removed": rows_removed,
         "rows_removed_by_suite": by_suite,
         "suites": [s["name"] for s in index.stats["suites"]],
         "n": index.n,
@@ -211,25 +244,34 @@ def run_decontam(table: pa.Table, config: PipelineConfig,
         "index_bytes": index.stats["index_bytes"],
         "index_build_seconds": index.stats["build_seconds"],
         "check_seconds": round(check_s, 3),
-        "rows_per_second": round(table.num_rows / check_s, 1) if check_s > 0 else None,
+        "rows_per_second": round(rows.num_rows / check_s, 1) if check_s > 0 else None,
     }
-    out = PhaseOutput(PHASE, kept, rejected_table(rejects), metrics)
-    return out, log
+    return PhaseOutput(PHASE, kept, rejected, metrics), log
 
 
-def release_check(table: pa.Table, config: PipelineConfig, index: NgramIndex | None = None,
+def release_check(rows: pa.Table | Rows, config: PipelineConfig, index: NgramIndex | None = None,
                   examples: int = 20) -> dict[str, Any]:
-    """The release's blocking gate: n-gram matches left in `table` vs gates.decontam_max_matches."""
+    """The release's blocking gate: n-gram matches left in `rows` vs gates.decontam_max_matches.
+
+    Streams the text columns and ids; only counts and the first `examples` matches are kept.
+    """
     index = index or build_index(config)
-    matches, _ = find_matches(table, index, config.decontam.batch_rows)
-    rows = len({m.row for m in matches})
-    row_ids = table.column("id")
+    fields = TEXT_FIELDS[kind_of(rows)]
+    n_matches = rows_matching = 0
+    found: list[dict[str, Any]] = []
+    for batch, offset, matches in _batch_matches(rows, index, config.decontam.batch_rows, fields, _counters(),
+                                                 columns=["id", *fields]):
+        n_matches += len(matches)
+        rows_matching += len({m.row for m in matches})
+        ids = batch.column("id")
+        found.extend({"row_id": ids[m.row - offset].as_py(), "field": m.field, "suite": m.suite,
+                      "item_id": m.item_id, "ngram": m.ngram} for m in matches[:examples - len(found)])
+    max_matches = config.gates.decontam_max_matches
     return {
-        "matches": len(matches),
-        "rows_matching": rows,
-        "max_matches": config.gates.decontam_max_matches,
-        "passed": len(matches) <= config.gates.decontam_max_matches,
+        "matches": n_matches,
+        "rows_matching": rows_matching,
+        "max_matches": max_matches,
+        "passed": n_matches <= max_matches,
         "suites": [s.name for s in index.suites],
-        "examples": [{"row_id": row_ids[m.row].as_py(), "field": m.field, "suite": m.suite,
-                      "item_id": m.item_id, "ngram": m.ngram} for m in matches[:examples]],
+        "examples": found,
     }

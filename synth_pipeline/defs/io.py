@@ -32,6 +32,10 @@ def decontam_log_key(version: str) -> str:
     return f"decontaminated/{version}.log.json"
 
 
+def bias_report_key(version: str) -> str:
+    return f"decontaminated/{version}.bias.json"
+
+
 def _asset_and_version(context: dg.OutputContext | dg.InputContext) -> tuple[str, str]:
     asset = context.asset_key.path[-1]
     if not context.has_asset_partitions:

@@ -11,7 +11,7 @@ import json
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -28,6 +28,9 @@ from synth_pipeline.records import (
     to_table,
     with_extra,
 )
+
+if TYPE_CHECKING:
+    from synth_pipeline.quality.pii import PiiScanner
 
 PHASE = "seeds"
 PASSAGE_WORDS = 200  # corpus passages are paragraphs merged up to about this many words
@@ -151,7 +154,7 @@ def load_seeds(config: PipelineConfig) -> PhaseOutput:
     )
 
 
-def screen_pii(output: PhaseOutput, config: PipelineConfig) -> PhaseOutput:
+def screen_pii(output: PhaseOutput, config: PipelineConfig, scanner: PiiScanner | None = None) -> PhaseOutput:
     """PII scan at upload, with `seeds.pii_policy`: report, redact or reject what is found."""
     policy = config.seeds.pii_policy
     if policy == "off" or not output.kept.num_rows:
@@ -160,7 +163,7 @@ def screen_pii(output: PhaseOutput, config: PipelineConfig) -> PhaseOutput:
     from synth_pipeline.quality.pii import PiiScanner, apply_pii_policy
 
     rows = output.kept.to_pylist()
-    counts = apply_pii_policy(rows, RecordKind.INSTRUCTION, PiiScanner.from_config(config.filters),
+    counts = apply_pii_policy(rows, RecordKind.INSTRUCTION, scanner or PiiScanner.from_config(config.filters),
                               redact_found=policy == "redact")
     kept, dropped = [], []
     for row, types in zip(rows, counts, strict=True):

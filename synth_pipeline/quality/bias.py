@@ -2,14 +2,17 @@
 
 Every result carries a pass/fail against a BiasConfig threshold; the checks are advisory
 (non-blocking): a lexicon audit cannot prove a dataset fair, it points reviewers at skews.
-Term and pattern matching runs as Arrow regex kernels over all rows; only rows mentioning a
-group are scored for sentiment (VADER, whose lexicon ships with the package).
+Rows are read in record batches and only counts and sums are kept between batches, so memory
+follows the batch size. Term and pattern matching runs as Arrow regex kernels; only rows
+mentioning a group are scored for sentiment (VADER, pure Python and the slow part, whose
+lexicon ships with the package).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,11 +24,13 @@ from scipy.stats import chisquare
 
 from synth_pipeline.config import BiasConfig, PipelineConfig, TaxonomyConfig
 from synth_pipeline.errors import ConfigError
-from synth_pipeline.records import RecordKind, kind_of
+from synth_pipeline.records import TEXT_FIELDS, RecordKind, kind_of
+from synth_pipeline.tables import BATCH_ROWS, Rows
 
 DATA_DIR = Path(__file__).parent / "data"
 LEXICON_FILE = DATA_DIR / "demographic_terms.json"
 STEREOTYPE_FILE = DATA_DIR / "stereotype_patterns.json"
+FLAGGED_LISTED = 100  # stereotype rows listed in the report; `count` has them all
 Lexicon = dict[str, dict[str, list[str]]]
 
 
@@ -60,18 +65,18 @@ def _term_pattern(terms: list[str]) -> str:
     return rf"\b(?:{_alternation(terms)})\b"
 
 
-def row_texts(table: pa.Table, lower: bool = True) -> pa.Array:
+def row_texts(table: pa.Table | pa.RecordBatch, lower: bool = True) -> pa.Array:
     """All text fields of each row joined by newlines (lower-cased for matching)."""
     kind = kind_of(table)
     if kind is RecordKind.CHAT:
-        col = table.column("messages").combine_chunks()
+        col = table.column("messages")
+        if isinstance(col, pa.ChunkedArray):
+            col = col.combine_chunks()
         contents = pc.fill_null(pc.struct_field(pc.list_flatten(col), "content"), "")
         offsets = pc.subtract(col.offsets, col.offsets[0])
         joined = pc.binary_join(pa.ListArray.from_arrays(offsets, contents), "\n")
     else:
-        fields = ("instruction", "input", "output") if kind is RecordKind.INSTRUCTION else (
-            "prompt", "chosen", "rejected")
-        cols = [pc.fill_null(table.column(f), "") for f in fields]
+        cols = [pc.fill_null(table.column(f), "") for f in TEXT_FIELDS[kind]]
         joined = pc.binary_join_element_wise(*cols, "\n")
     if isinstance(joined, pa.ChunkedArray):
         joined = joined.combine_chunks()
@@ -87,21 +92,21 @@ def _mentions(texts: pa.Array, lexicon: Lexicon) -> dict[str, dict[str, np.ndarr
     }
 
 
-def representation(mentions: dict[str, dict[str, np.ndarray]], cfg: BiasConfig) -> dict[str, Any]:
+def representation(counts: dict[str, dict[str, int]], any_rows: dict[str, int], cfg: BiasConfig) -> dict[str, Any]:
+    """Parity per attribute from rows mentioning each group and rows mentioning any of them."""
     out: dict[str, Any] = {}
-    for attr, groups in mentions.items():
-        counts = {g: int(m.sum()) for g, m in groups.items()}
-        any_rows = int(np.logical_or.reduce(list(groups.values())).sum()) if groups else 0
-        top = max(counts.values(), default=0)
-        parity = {g: (c / top if top else None) for g, c in counts.items()}
-        enough = any_rows >= cfg.min_group_rows
-        ratio = min(c for c in counts.values()) / top if top else None
+    for attr, groups in counts.items():
+        top = max(groups.values(), default=0)
+        parity = {g: (c / top if top else None) for g, c in groups.items()}
+        mentioning = any_rows[attr]
+        enough = mentioning >= cfg.min_group_rows
+        ratio = min(c for c in groups.values()) / top if top else None
         out[attr] = {
-            "rows_mentioning": any_rows,
-            "groups": {g: {"rows": c, "share": round(c / any_rows, 4) if any_rows else None,
+            "rows_mentioning": mentioning,
+            "groups": {g: {"rows": c, "share": round(c / mentioning, 4) if mentioning else None,
                            "parity": round(parity[g], 4) if parity[g] is not None else None}
-                       for g, c in counts.items()},
-            "absent_groups": sorted(g for g, c in counts.items() if c == 0),
+                       for g, c in groups.items()},
+            "absent_groups": sorted(g for g, c in groups.items() if c == 0),
             "parity_ratio": round(ratio, 4) if ratio is not None else None,
             "threshold": cfg.parity_min,
             "passed": (ratio >= cfg.parity_min) if enough and ratio is not None else None,
@@ -116,25 +121,14 @@ def _vader() -> Any:
     return SentimentIntensityAnalyzer()
 
 
-def sentiment_by_group(texts: pa.Array, mentions: dict[str, dict[str, np.ndarray]],
+def sentiment_by_group(counts: dict[str, dict[str, int]], sums: dict[str, dict[str, float]],
                        cfg: BiasConfig) -> dict[str, Any]:
-    """Mean VADER compound per group; VADER reads case and punctuation, so texts keep theirs."""
-    any_mention = np.zeros(len(texts), dtype=bool)
-    for groups in mentions.values():
-        for m in groups.values():
-            any_mention |= m
-    scores = np.full(len(texts), np.nan)
-    rows = np.flatnonzero(any_mention)
-    if rows.size:
-        analyzer = _vader()
-        for i, text in zip(rows.tolist(), texts.take(pa.array(rows)).to_pylist(), strict=True):
-            scores[i] = analyzer.polarity_scores(text)["compound"]
+    """Mean VADER compound per group from per-group row counts and score sums."""
     out: dict[str, Any] = {"method": "VADER compound score (-1..1), mean over rows mentioning the group",
                            "threshold": cfg.sentiment_gap_max, "by_attribute": {}}
     largest: dict[str, Any] | None = None
-    for attr, groups in mentions.items():
-        by_group = {g: {"rows": int(m.sum()), "mean": round(float(scores[m].mean()), 4) if m.any() else None}
-                    for g, m in groups.items()}
+    for attr, groups in counts.items():
+        by_group = {g: {"rows": c, "mean": round(sums[attr][g] / c, 4) if c else None} for g, c in groups.items()}
         eligible = {g: v["mean"] for g, v in by_group.items() if v["rows"] >= cfg.min_group_rows}
         entry: dict[str, Any] = {"by_group": by_group, "gap": None, "passed": None}
         if len(eligible) >= 2:
@@ -148,18 +142,13 @@ def sentiment_by_group(texts: pa.Array, mentions: dict[str, dict[str, np.ndarray
     return out
 
 
-def topic_coverage(table: pa.Table, taxonomy: TaxonomyConfig | None, cfg: BiasConfig) -> dict[str, Any]:
+def topic_coverage(domains: Counter, taxonomy: TaxonomyConfig | None, cfg: BiasConfig) -> dict[str, Any]:
+    """Chi-square of observed taxonomy domains (counts per metadata.domain) against the targets."""
     if taxonomy is None:
         return {"skipped": "no taxonomy configured", "passed": None}
     targets = taxonomy.targets or {d: 1 / len(taxonomy.domains) for d in taxonomy.domains}
-    domains = pc.struct_field(table.column("metadata"), "domain").to_pylist() if table.num_rows else []
-    observed = {d: 0 for d in targets}
-    unknown = 0
-    for d in domains:
-        if d in observed:
-            observed[d] += 1
-        else:
-            unknown += 1
+    observed = {d: domains.get(d, 0) for d in targets}
+    unknown = sum(c for d, c in domains.items() if d not in observed)
     total = sum(observed.values())
     names = [d for d in targets if targets[d] > 0]
     result: dict[str, Any] = {
@@ -186,44 +175,88 @@ def topic_coverage(table: pa.Table, taxonomy: TaxonomyConfig | None, cfg: BiasCo
             "over_represented": over, "under_represented": under, "passed": bool(p >= cfg.coverage_p_min)}
 
 
-def stereotype_screen(table: pa.Table, texts: pa.Array, lexicon: Lexicon, cfg: BiasConfig) -> dict[str, Any]:
-    spec = json.loads(STEREOTYPE_FILE.read_text(encoding="utf-8"))
-    group_alt = _alternation([t for groups in lexicon.values() for terms in groups.values() for t in terms])
-    trait_alt = _alternation(spec["traits"])
-    ids = table.column("id")
-    flagged: dict[int, dict[str, Any]] = {}
-    for pat in spec["patterns"]:
-        regex = pat["pattern"].replace("{group}", group_alt).replace("{trait}", trait_alt)
-        hits = np.flatnonzero(pc.match_substring_regex(texts, regex).to_numpy(zero_copy_only=False))
-        compiled = re.compile(regex) if hits.size else None
-        for i in hits.tolist():
-            if i in flagged:
-                continue
-            m = compiled.search(texts[i].as_py())
-            flagged[i] = {"row_id": ids[i].as_py(), "rule": pat["id"], "reason": pat["reason"],
-                          "match": m.group(0) if m else None}
-    rows = [flagged[i] for i in sorted(flagged)]
-    return {"flagged": rows, "count": len(rows), "threshold": cfg.stereotype_max_flagged,
-            "passed": len(rows) <= cfg.stereotype_max_flagged, "action": "route flagged rows to human review"}
+class _Stereotypes:
+    """Stereotype patterns over lower-cased row texts: first matching pattern per row, in row order."""
+
+    def __init__(self, lexicon: Lexicon, listed: int) -> None:
+        spec = json.loads(STEREOTYPE_FILE.read_text(encoding="utf-8"))
+        group_alt = _alternation([t for groups in lexicon.values() for terms in groups.values() for t in terms])
+        trait_alt = _alternation(spec["traits"])
+        self.patterns = [(pat, pat["pattern"].replace("{group}", group_alt).replace("{trait}", trait_alt))
+                         for pat in spec["patterns"]]
+        self.listed = listed
+        self.flagged: list[dict[str, Any]] = []
+        self.count = 0
+
+    def add(self, texts: pa.Array, ids: pa.Array) -> None:
+        rule = np.full(len(texts), -1)
+        for p, (_, regex) in enumerate(self.patterns):
+            hits = pc.match_substring_regex(texts, regex).to_numpy(zero_copy_only=False)
+            rule[hits & (rule < 0)] = p
+        rows = np.flatnonzero(rule >= 0)
+        self.count += int(rows.size)
+        for i in rows[:max(0, self.listed - len(self.flagged))].tolist():
+            pat, regex = self.patterns[rule[i]]
+            m = re.search(regex, texts[i].as_py())
+            self.flagged.append({"row_id": ids[i].as_py(), "rule": pat["id"], "reason": pat["reason"],
+                                 "match": m.group(0) if m else None})
+
+    def report(self, cfg: BiasConfig) -> dict[str, Any]:
+        return {"flagged": self.flagged, "count": self.count, "listed_max": self.listed,
+                "threshold": cfg.stereotype_max_flagged, "passed": self.count <= cfg.stereotype_max_flagged,
+                "action": "route flagged rows to human review"}
 
 
-def bias_audit(table: pa.Table, taxonomy: TaxonomyConfig | None,
-               config: PipelineConfig | BiasConfig | None = None) -> dict[str, Any]:
-    """The `bias` block of qa_report.json, with one non-blocking check per threshold."""
+def bias_audit(rows: pa.Table | Rows, taxonomy: TaxonomyConfig | None,
+               config: PipelineConfig | BiasConfig | None = None, batch_rows: int = BATCH_ROWS,
+               flagged_listed: int = FLAGGED_LISTED) -> dict[str, Any]:
+    """The `bias` block of qa_report.json, with one non-blocking check per threshold.
+
+    Stereotype flags are counted in full but listed only for the first `flagged_listed` rows.
+    """
     if isinstance(config, PipelineConfig):
         cfg, extra = config.bias, [config.resolve(p) for p in config.bias.lexicons]
     else:
         cfg = config or BiasConfig()
         extra = [Path(p) for p in cfg.lexicons]
     lexicon = load_lexicon(cfg.attributes, extra)
-    texts = row_texts(table)
-    mentions = _mentions(texts, lexicon)
+    rows = Rows.of(rows)
+    counts = {attr: dict.fromkeys(groups, 0) for attr, groups in lexicon.items()}
+    sums = {attr: dict.fromkeys(groups, 0.0) for attr, groups in lexicon.items()}
+    any_rows = dict.fromkeys(lexicon, 0)
+    domains: Counter = Counter()
+    stereotypes = _Stereotypes(lexicon, flagged_listed)
+    columns = ["id", *TEXT_FIELDS[kind_of(rows)]] + (["metadata"] if taxonomy is not None else [])
+    for batch in rows.batches(batch_rows, columns=columns):
+        original = row_texts(batch, lower=False)
+        texts = pc.utf8_lower(original)
+        mentions = _mentions(texts, lexicon)
+        any_mention = np.zeros(batch.num_rows, dtype=bool)
+        for attr, groups in mentions.items():
+            attr_any = np.logical_or.reduce(list(groups.values())) if groups else np.zeros(batch.num_rows, bool)
+            any_rows[attr] += int(attr_any.sum())
+            any_mention |= attr_any
+        # VADER reads case and punctuation, so it scores the original texts.
+        scores = np.zeros(batch.num_rows)
+        mentioned = np.flatnonzero(any_mention)
+        if mentioned.size:
+            analyzer = _vader()
+            scores[mentioned] = [analyzer.polarity_scores(t)["compound"]
+                                 for t in original.take(pa.array(mentioned)).to_pylist()]
+        for attr, groups in mentions.items():
+            for g, m in groups.items():
+                counts[attr][g] += int(m.sum())
+                sums[attr][g] += float(scores[m].sum())
+        if taxonomy is not None:
+            for entry in pc.value_counts(pc.struct_field(batch.column("metadata"), "domain")).to_pylist():
+                domains[entry["values"]] += entry["counts"]
+        stereotypes.add(texts, batch.column("id"))
     report: dict[str, Any] = {
-        "rows": table.num_rows,
-        "representation": representation(mentions, cfg),
-        "sentiment": sentiment_by_group(row_texts(table, lower=False), mentions, cfg),
-        "coverage": topic_coverage(table, taxonomy, cfg),
-        "stereotypes": stereotype_screen(table, texts, lexicon, cfg),
+        "rows": rows.num_rows,
+        "representation": representation(counts, any_rows, cfg),
+        "sentiment": sentiment_by_group(counts, sums, cfg),
+        "coverage": topic_coverage(domains, taxonomy, cfg),
+        "stereotypes": stereotypes.report(cfg),
     }
     checks = []
     for attr, rep in report["representation"].items():

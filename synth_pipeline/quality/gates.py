@@ -10,12 +10,16 @@ Columns the standard gates read (each gate is skipped when its column is absent)
 GX runs in an ephemeral context with suites built in code and usage statistics off; it is
 imported lazily (~3 s). JSON-schema validity is computed beforehand with a compiled
 `jsonschema` validator: GX's own JSON-schema expectation is far too slow.
+
+A frame of a large table carries each row's position (`row`) instead of its id string, so it
+stays a few numeric columns; `ids` maps the failing-rows sample's positions back to ids.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,9 +88,14 @@ def _gx() -> Any:
     return gx
 
 
-def evaluate_gates(df: pd.DataFrame, specs: list[GateSpec], sample: int = 5,
-                   id_column: str = "id") -> list[GateResult]:
-    """Run every spec whose column is in `df` as one GX suite; one result per gate."""
+def evaluate_gates(df: pd.DataFrame, specs: list[GateSpec], sample: int = 5, id_column: str = "id",
+                   ids: Callable[[Sequence[int]], Sequence[Any]] | None = None,
+                   position_column: str = "row") -> list[GateResult]:
+    """Run every spec whose column is in `df` as one GX suite; one result per gate.
+
+    Failing rows are named by `id_column` when `df` has it, else by `ids(positions)` of their
+    `position_column`, called for the sample only.
+    """
     specs = [s for s in specs if s.column in df.columns]
     if not specs:
         return []
@@ -118,21 +127,32 @@ def evaluate_gates(df: pd.DataFrame, specs: list[GateSpec], sample: int = 5,
             observed = {"failing_share": round((res.get("unexpected_percent") or 0.0) / 100, 6)}
             if pd.api.types.is_numeric_dtype(df[spec.column]) and not pd.api.types.is_bool_dtype(df[spec.column]):
                 observed["max"] = _jsonable(df[spec.column].max())
-        cols = [c for c in (id_column, spec.column) if c in df.columns]
         out.append(GateResult(
             gate=spec.gate, column=spec.column, passed=bool(r.success), observed=_jsonable(observed),
-            threshold=spec.threshold, failing_rows=[{k: _jsonable(v) for k, v in row.items()}
-                                                    for row in failing[cols].head(sample).to_dict("records")],
+            threshold=spec.threshold, failing_rows=_sample(failing.head(sample), spec.column, id_column, ids,
+                                                           position_column),
             failing_count=int(len(failing)), rows=int(len(df)), blocking=spec.blocking,
         ))
     return out
 
 
-def evaluate_standard_gates(df: pd.DataFrame, gates: GatesConfig | None = None,
-                            toxicity_threshold: float = 0.5) -> dict[str, GateResult]:
+def _sample(failing: pd.DataFrame, column: str, id_column: str,
+            ids: Callable[[Sequence[int]], Sequence[Any]] | None, position_column: str) -> list[dict[str, Any]]:
+    values = [_jsonable(v) for v in failing[column].tolist()]
+    if id_column in failing.columns:
+        names = [_jsonable(v) for v in failing[id_column].tolist()]
+    elif ids is not None and position_column in failing.columns:
+        names = list(ids([int(p) for p in failing[position_column].tolist()])) if len(failing) else []
+    else:
+        return [{column: v} for v in values]
+    return [{id_column: n, column: v} for n, v in zip(names, values, strict=True)]
+
+
+def evaluate_standard_gates(df: pd.DataFrame, gates: GatesConfig | None = None, toxicity_threshold: float = 0.5,
+                            ids: Callable[[Sequence[int]], Sequence[Any]] | None = None) -> dict[str, GateResult]:
     """All standard gates whose columns are present, keyed by gate name."""
     gates = gates or GatesConfig()
-    results = evaluate_gates(df, standard_gates(gates, toxicity_threshold), sample=gates.failing_sample)
+    results = evaluate_gates(df, standard_gates(gates, toxicity_threshold), sample=gates.failing_sample, ids=ids)
     return {r.gate: r for r in results}
 
 

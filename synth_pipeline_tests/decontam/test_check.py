@@ -188,3 +188,57 @@ def test_release_check_counts_remaining_matches(config, index):
     assert result["examples"][0]["row_id"] == "b" and result["max_matches"] == 0
     out, _ = run_decontam(table, config, index)
     assert release_check(out.kept, config, index)["passed"] is True
+
+
+def _parquet_rows(table, tmp_path):
+    import pyarrow.parquet as pq
+
+    from synth_pipeline.tables import Rows
+
+    path = tmp_path / "rows.parquet"
+    pq.write_table(table, path, row_group_size=4)
+    return Rows(path=str(path))
+
+
+@pytest.mark.parametrize("kind", [RecordKind.INSTRUCTION, RecordKind.CHAT])
+def test_parquet_rows_in_small_batches_match_the_whole_table(config, index, tmp_path, kind):
+    texts = [CLEAN[i % len(CLEAN)] for i in range(8)]
+    texts[4] = "Solve this: " + GSM  # second batch of three
+    texts[7] = MMLU  # third batch
+    if kind is RecordKind.CHAT:
+        rows = [{"id": f"r{i}", "messages": [{"role": "user", "content": "Hello."},
+                                             {"role": "assistant", "content": t}]} for i, t in enumerate(texts)]
+    else:
+        rows = [{"id": f"r{i}", "instruction": t, "input": "", "output": ""} for i, t in enumerate(texts)]
+    table = to_table(rows, kind)
+    stored = _parquet_rows(table, tmp_path)
+    small = config.model_copy(update={"decontam": config.decontam.model_copy(update={"batch_rows": 3})})
+    whole_out, whole_log = run_decontam(table, config, index)
+    out, log = run_decontam(stored, small, index)
+    assert [e["row_id"] for e in log["removed"]] == ["r4", "r7"]
+    assert log["removed"] == whole_log["removed"] and log["rows_removed_by_suite"] == {"gsm8k": 1, "mmlu": 1}
+    assert log["rows_checked"] == 8 and log["rows_removed"] == 2
+    assert log["texts_checked"] == whole_log["texts_checked"]
+    # kept + rejected = in, and the spooled outputs are the same rows as from the in-memory table
+    assert out.kept.num_rows + out.rejected.num_rows == stored.num_rows == out.rows_in
+    assert out.kept.read().equals(whole_out.kept.read()) and out.kept.read().equals(
+        table.filter([i not in (4, 7) for i in range(8)]))
+    assert out.rejected.to_pylist() == whole_out.rejected.to_pylist()
+    assert out.rejected.column("id").to_pylist() == ["r4", "r7"]
+    assert json.loads(out.rejected.to_pylist()[0]["record"]) == json.loads(json.dumps(table.slice(4, 1).to_pylist()[0],
+                                                                                       default=str))
+    assert out.summary()["reconciles"]
+
+    whole_check = release_check(table, config, index)
+    check = release_check(stored, small, index, examples=1)
+    assert (check["matches"], check["rows_matching"], check["passed"]) == (
+        whole_check["matches"], whole_check["rows_matching"], False)
+    assert check["examples"] == whole_check["examples"][:1] and check["examples"][0]["row_id"] == "r4"
+    assert [e["row_id"] for e in release_check(stored, small, index)["examples"]] == ["r4", "r7"]
+    assert release_check(out.kept, small, index)["passed"] is True
+
+
+def test_empty_input_gives_empty_outputs(config, index):
+    out, log = run_decontam(to_table([], RecordKind.INSTRUCTION), config, index)
+    assert (out.kept.num_rows, out.rejected.num_rows, log["rows_checked"], log["removed"]) == (0, 0, 0, [])
+    assert out.kept.schema.names == ["id", "instruction", "input", "output", "metadata"]

@@ -8,7 +8,8 @@ import dagster as dg
 import pytest
 
 from synth_pipeline.config import PipelineConfig, SeedsConfig
-from synth_pipeline.defs.gates import check_result
+from synth_pipeline.defs.gates import check_result, evaluate
+from synth_pipeline.quality.pii import PiiScanner
 from synth_pipeline.records import RecordKind, make_metadata, to_table
 from synth_pipeline.runner import run_version
 from synth_pipeline_tests.test_runner import quickstart_copy
@@ -97,3 +98,60 @@ def test_a_crashing_phase_is_reported_not_swallowed(tmp_path, monkeypatch):
     config = quickstart_copy(tmp_path, generation={"method": "import", "path": str(rows)}, prelabel={"enabled": False})
     with pytest.raises(SynthPipelineError, match=r"phase filtered failed: .*filter exploded"):
         run_version(config, "v1", out_dir=tmp_path / "out", instance=dg.DagsterInstance.ephemeral())
+
+
+def _stored(table, tmp_path):
+    import pyarrow.parquet as pq
+
+    from synth_pipeline.tables import Rows
+
+    path = tmp_path / "rows.parquet"
+    pq.write_table(table, path, row_group_size=2)
+    return Rows(path=str(path))
+
+
+@pytest.mark.parametrize(("gate", "planted_row"), [
+    ("pii", ("Write to me.", "Mail john.miller@example.com or call (415) 555-0132 today.")),
+    ("ttr", ("Repeat.", " ".join(["the cat sat on the mat"] * 20))),
+])
+def test_stored_rows_in_small_batches_name_a_failing_row_of_a_later_batch(tmp_path, gate, planted_row):
+    pairs = CLEAN * 3 + [planted_row]  # the bad row is r6, in the fourth batch of two
+    table = _table(pairs)
+    whole = evaluate(table, CONFIG, gate)
+    streamed = evaluate(_stored(table, tmp_path), CONFIG, gate, batch_rows=2)
+    assert streamed == whole and whole.rows == 7
+    if gate == "pii":
+        assert not streamed.passed and streamed.failing_count == 1
+        assert streamed.failing_rows[0]["id"] == "r6" and streamed.failing_rows[0]["pii_count"] >= 2
+    else:
+        assert "r6" in [r["id"] for r in streamed.failing_rows]
+    result = check_result(_stored(table, tmp_path), CONFIG, gate, batch_rows=3)
+    assert "r6" in [r["id"] for r in result.metadata["failing_rows_sample"].value]
+
+
+def test_format_and_judge_gates_from_stored_rows(tmp_path):
+    table = _table(CLEAN * 2)
+    bad = table.set_column(0, "id", [["r0", "r1", "r2", ""]])
+    result = check_result(_stored(bad, tmp_path), CONFIG, "format", batch_rows=2)
+    assert not result.passed and result.metadata["failing_rows_sample"].value == [{"id": "", "schema_valid": False}]
+    scored = to_table([{"id": f"r{i}", "instruction": q, "input": "", "output": a,
+                        "metadata": make_metadata(scores={"judge_mean": 4.6 if i != 3 else 1.0})}
+                       for i, (q, a) in enumerate(CLEAN * 2)], RecordKind.INSTRUCTION)
+    judged = evaluate(_stored(scored, tmp_path), CONFIG, "judge", batch_rows=3)
+    assert judged.observed == pytest.approx((4.6 * 3 + 1.0) / 4) and judged.failing_rows == [
+        {"id": "r3", "judge_mean": 1.0}]
+    unscored = check_result(_stored(_table(CLEAN), tmp_path), CONFIG, "judge", batch_rows=1)
+    assert unscored.passed and unscored.metadata["rows"].value == 2
+
+
+def test_pii_scanner_is_used_when_given():
+    class Counting(PiiScanner):
+        calls = 0
+
+        def scan_texts(self, texts):
+            Counting.calls += 1
+            return super().scan_texts(texts)
+
+    planted = CLEAN + [("Write to me.", "Mail john.miller@example.com today.")]
+    result = evaluate(_table(planted), CONFIG, "pii", pii_scanner=Counting(), batch_rows=1)
+    assert not result.passed and Counting.calls == 3

@@ -117,3 +117,43 @@ def test_bad_lexicon_names_the_file(tmp_path):
         bias_audit(_rows(["x"]), None, BiasConfig(lexicons=[str(bad)]))
     with pytest.raises(ConfigError, match="bias.attributes"):
         bias_audit(_rows(["x"]), None, BiasConfig(attributes=["height"]))
+
+
+def _stored(table, tmp_path):
+    import pyarrow.parquet as pq
+
+    from synth_pipeline.tables import Rows
+
+    path = tmp_path / "rows.parquet"
+    pq.write_table(table, path, row_group_size=3)
+    return Rows(path=str(path))
+
+
+def test_parquet_rows_in_small_batches_give_the_whole_table_report(tmp_path):
+    texts = POSITIVE + NEGATIVE + ["A neutral sentence about the weather.", "All women are lazy.",
+                                   "Older people can't use computers at all."]
+    table = _rows(texts, ["a", "b", "a", "zzz", "a", "b", "a", "a", "b", "c", "a", "b"])
+    taxonomy = TaxonomyConfig(domains=["a", "b", "c"])
+    cfg = BiasConfig(min_group_rows=3)
+    whole = bias_audit(table, taxonomy, cfg)
+    for batch_rows in (2, 3):
+        assert bias_audit(_stored(table, tmp_path), taxonomy, cfg, batch_rows=batch_rows) == whole
+    assert whole["rows"] == 12 and whole["coverage"]["observed"] == {"a": 6, "b": 4, "c": 1}
+    assert [f["row_id"] for f in whole["stereotypes"]["flagged"]] == ["r10", "r11"]
+
+
+def test_chat_rows_stream_like_the_whole_table(tmp_path):
+    chat = to_table([{"id": f"c{i}", "messages": [{"role": "user", "content": "Hi"},
+                                                  {"role": "assistant", "content": t}]}
+                     for i, t in enumerate(POSITIVE + ["All MEN are lazy"])], RecordKind.CHAT)
+    whole = bias_audit(chat, None, BiasConfig(min_group_rows=1))
+    assert bias_audit(_stored(chat, tmp_path), None, BiasConfig(min_group_rows=1), batch_rows=2) == whole
+    assert whole["stereotypes"]["flagged"][0]["row_id"] == "c6"
+
+
+def test_stereotype_list_is_capped_but_every_row_counted():
+    texts = ["All women are lazy.", "A neutral sentence.", "Muslims are naturally violent.",
+             "Older people can't use computers at all.", "All men are lazy."]
+    st = bias_audit(_rows(texts), None, BiasConfig(), batch_rows=2, flagged_listed=2)["stereotypes"]
+    assert st["count"] == 4 and st["listed_max"] == 2 and st["passed"] is False
+    assert [f["row_id"] for f in st["flagged"]] == ["r0", "r2"]

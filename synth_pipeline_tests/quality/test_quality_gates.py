@@ -40,3 +40,20 @@ def test_planted_bad_rows_fail_with_sample(clean):
 
 def test_missing_columns_are_skipped(clean):
     assert set(evaluate_standard_gates(clean[["id", "ttr"]])) == {"ttr"}
+
+
+def test_rows_by_position_are_named_by_the_id_lookup(clean):
+    by_position = clean.drop(columns=["id"]).rename_axis(None)
+    by_position.insert(0, "row", range(len(by_position)))
+    by_position.loc[[40, 97], "pii_count"] = [1, 3]
+    asked = []
+
+    def ids(positions):
+        asked.append(list(positions))
+        return [f"r{p}" for p in positions]
+
+    results = evaluate_standard_gates(by_position, ids=ids)
+    assert results["pii"].failing_rows == [{"id": "r40", "pii_count": 1}, {"id": "r97", "pii_count": 3}]
+    assert results["pii"].failing_count == 2 and results["pii"].observed["max"] == 3
+    assert asked == [[40, 97]]  # looked up for the failing sample only
+    assert evaluate_standard_gates(by_position)["pii"].failing_rows == [{"pii_count": 1}, {"pii_count": 3}]

@@ -1,6 +1,6 @@
 import dagster as dg
 
-from synth_pipeline.defs.io import decontam_log_key
+from synth_pipeline.defs.io import bias_report_key, decontam_log_key
 from synth_pipeline.defs.metadata import emit
 from synth_pipeline.defs.partitions import dataset_version
 from synth_pipeline.defs.resources import PipelineResource
@@ -8,10 +8,14 @@ from synth_pipeline.tables import Rows
 
 
 @dg.asset(partitions_def=dataset_version, group_name="synth", kinds={"python", "parquet"}, code_version="1",
-          description="Rows with no 13-gram overlap with the benchmark suites; decontam_log.json beside.")
+          description="Rows with no 13-gram overlap with the benchmark suites; decontam log and bias audit beside.")
 def decontaminated(context: dg.AssetExecutionContext, reviewed: Rows, pipeline: PipelineResource):
     from synth_pipeline.decontam.check import run_decontam
+    from synth_pipeline.quality.bias import bias_audit
 
-    output, log = run_decontam(reviewed.read(), pipeline.config)
+    output, log = run_decontam(reviewed, pipeline.config)
     pipeline.store.write_json(decontam_log_key(context.partition_key), log)
+    # Measured once here; the bias check judges it and the release reports it (VADER is slow).
+    pipeline.store.write_json(bias_report_key(context.partition_key),
+                              bias_audit(output.kept, pipeline.taxonomy, pipeline.config))
     return emit(context, output)

@@ -4,6 +4,7 @@ import dagster as dg
 
 from synth_pipeline.defs.decontaminated.assets import decontaminated
 from synth_pipeline.defs.gates import check_result
+from synth_pipeline.defs.io import bias_report_key
 from synth_pipeline.defs.partitions import dataset_version
 from synth_pipeline.defs.resources import PipelineResource
 from synth_pipeline.tables import Rows
@@ -15,7 +16,7 @@ def decontaminated_no_benchmark_overlap(decontaminated: Rows,
                                         pipeline: PipelineResource) -> dg.AssetCheckResult:
     from synth_pipeline.decontam.check import release_check
 
-    result = release_check(decontaminated.read(), pipeline.config)
+    result = release_check(decontaminated, pipeline.config)
     return dg.AssetCheckResult(passed=result["passed"], severity=dg.AssetCheckSeverity.ERROR, metadata={
         "observed": result["matches"], "threshold": result["max_matches"],
         "rows_matching": result["rows_matching"], "suites": dg.MetadataValue.json(result["suites"]),
@@ -26,7 +27,7 @@ def decontaminated_no_benchmark_overlap(decontaminated: Rows,
 @dg.asset_check(asset=decontaminated, partitions_def=dataset_version, blocking=True,
                 description="no PII in what the release will contain")
 def decontaminated_pii(decontaminated: Rows, pipeline: PipelineResource) -> dg.AssetCheckResult:
-    return check_result(decontaminated, pipeline.config, "pii")
+    return check_result(decontaminated, pipeline.config, "pii", pipeline.pii_scanner())
 
 
 @dg.asset_check(asset=decontaminated, partitions_def=dataset_version, blocking=True,
@@ -37,10 +38,8 @@ def decontaminated_format(decontaminated: Rows, pipeline: PipelineResource) -> d
 
 @dg.asset_check(asset=decontaminated, partitions_def=dataset_version,
                 description="bias audit: parity, sentiment gap, topic coverage, stereotypes")
-def decontaminated_bias(decontaminated: Rows, pipeline: PipelineResource) -> dg.AssetCheckResult:
-    from synth_pipeline.quality.bias import bias_audit
-
-    report = bias_audit(decontaminated.read(), pipeline.taxonomy, pipeline.config)
+def decontaminated_bias(context: dg.AssetCheckExecutionContext, pipeline: PipelineResource) -> dg.AssetCheckResult:
+    report = pipeline.store.read_json(bias_report_key(context.partition_key))
     checks = report["checks"]
     return dg.AssetCheckResult(
         passed=report["passed"], severity=dg.AssetCheckSeverity.WARN,

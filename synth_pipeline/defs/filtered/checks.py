@@ -16,7 +16,7 @@ def filtered_format(filtered: Rows, pipeline: PipelineResource) -> dg.AssetCheck
 @dg.asset_check(asset=filtered, partitions_def=dataset_version, blocking=True,
                 description="no PII left (Presidio + regex recognisers)")
 def filtered_pii(filtered: Rows, pipeline: PipelineResource) -> dg.AssetCheckResult:
-    return check_result(filtered, pipeline.config, "pii")
+    return check_result(filtered, pipeline.config, "pii", pipeline.pii_scanner())
 
 
 @dg.asset_check(asset=filtered, partitions_def=dataset_version,

@@ -2,7 +2,7 @@ import hashlib
 
 import dagster as dg
 
-from synth_pipeline.defs.io import decontam_log_key, summary_key, table_key
+from synth_pipeline.defs.io import bias_report_key, decontam_log_key, summary_key, table_key
 from synth_pipeline.defs.partitions import dataset_version
 from synth_pipeline.defs.resources import PipelineResource
 from synth_pipeline.export.release import write_release
@@ -37,9 +37,7 @@ def release(context: dg.AssetExecutionContext, decontaminated: Rows, pipeline: P
         "tokens_in": generated.get("tokens_in"), "tokens_out": generated.get("tokens_out"),
         "cost_usd": generated.get("cost_usd"), "llm_calls": generated.get("calls"),
     }
-    from synth_pipeline.quality.bias import bias_audit
-
-    extra["bias"] = bias_audit(decontaminated.read(), pipeline.taxonomy, config)
+    extra["bias"] = store.read_json(bias_report_key(version))
     review = summaries[UPSTREAM.index("reviewed")]
     extra["review"] = {"implemented": review["implemented"], **review["metrics"]}
     decontam_key = decontam_log_key(version)

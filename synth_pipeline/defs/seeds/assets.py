@@ -19,7 +19,7 @@ def seeds(context: dg.AssetExecutionContext, pipeline: PipelineResource):
     config, store = pipeline.config, pipeline.store
     uploaded = store.list(f"{UPLOADS}/{context.partition_key}")
     if not uploaded:
-        return emit(context, screen_pii(load_seeds(config), config))
+        return emit(context, screen_pii(load_seeds(config), config, pipeline.pii_scanner()))
     source = store.uri(f"{UPLOADS}/{context.partition_key}")
     with tempfile.TemporaryDirectory() as tmp:
         paths = [str(store.download(key, Path(tmp) / Path(key).name)) for key in uploaded]
@@ -34,4 +34,4 @@ def seeds(context: dg.AssetExecutionContext, pipeline: PipelineResource):
             output.rejected.schema.get_field_index("detail"), "detail", pa.array(details, pa.string()))
         output.metrics["files"] = [f.replace(tmp, source) for f in output.metrics["files"]]
         output.metrics["errors"] = [e.replace(tmp, source) for e in output.metrics["errors"]]
-        return emit(context, screen_pii(output, config))
+        return emit(context, screen_pii(output, config, pipeline.pii_scanner()))

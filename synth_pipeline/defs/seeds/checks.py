@@ -10,6 +10,6 @@ from synth_pipeline.tables import Rows
 @dg.asset_check(asset=seeds, partitions_def=dataset_version,
                 description="PII at upload: 0 instances (warns; seeds.pii_policy decides what happens to rows)")
 def seeds_pii(seeds: Rows, pipeline: PipelineResource) -> dg.AssetCheckResult:
-    result = check_result(seeds, pipeline.config, "pii")
+    result = check_result(seeds, pipeline.config, "pii", pipeline.pii_scanner())
     # Seeds are inputs, not the product: their PII gate warns, the release's gate blocks.
     return dg.AssetCheckResult(passed=result.passed, severity=dg.AssetCheckSeverity.WARN, metadata=result.metadata)
