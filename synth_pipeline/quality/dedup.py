@@ -1,30 +1,46 @@
-"""Exact and near-duplicate detection with deterministic survivors.
+"""Exact and near-duplicate detection with deterministic survivors, fed batch by batch.
 
 Exact: blake2b of the normalised text (NFKC, case-folded, punctuation and extra spaces
 removed). Near: MinHash over lower-cased word n-gram shingles (datasketch `MinHash.bulk`
 with crc32 shingle hashes; 5-grams, 128 permutations, Jaccard 0.8 as in Lee et al. 2022 /
 Gopher), banded LSH with the band count datasketch computes optimal for the threshold.
 
-Memory: signatures are computed in batches and reduced at once to one 64-bit hash per band
-(n x bands x 8 bytes) plus a uint32 copy of each signature for verifying candidate pairs
-(n x perms x 4 bytes: ~51 MB per 100k rows). Candidate pairs come from sorting each band's
-hashes, never from a Python dict of buckets. Pairs whose estimated Jaccard is under the
-threshold are dropped, so LSH's false positives never remove a row.
+`DedupIndex` is fed the rows of a whole dataset version batch by batch and resolves once at
+the end, because a duplicate can come before its survivor. Per row it keeps only (in RAM):
+the 16-byte exact key, one uint64 per LSH band (9 bands at 0.8/128: 72 bytes) and the id in
+an Arrow string array (its length + 4 bytes). Signatures (num_perm x 4 bytes: 512 at 128) go
+to a spool file and are read back through short-lived `numpy.memmap`s only for candidate
+pairs, so the verification touches a bounded number of pages. Candidate pairs come from
+sorting each band's hashes, never from a Python dict of buckets. Pairs whose estimated
+Jaccard is under the threshold are dropped, so LSH's false positives never remove a row.
 
-Survivor: in every cluster the row with the smallest id survives (independent of row order,
-so re-runs agree); the others record it as `duplicate_of`. Cluster id = the survivor's id.
+Exact dedup runs first; near dedup only sees the exact survivors.
+Survivor: in every cluster the row with the smallest id survives (independent of row order
+and of batching, so re-runs agree); the others record it as `duplicate_of`. Cluster id = the
+survivor's id.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import tempfile
+import weakref
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from synth_pipeline.quality.text import lower_words, normalise
+from synth_pipeline.tables import spool_dir
+
+SURVIVES, EXACT, NEAR = 0, 1, 2
+# Candidate pairs verified per memmap: at most 2 x this many 4 KiB signature pages resident at once.
+_PAIR_CHUNK = 1024
 
 
 @dataclass
@@ -40,42 +56,34 @@ class DedupResult:
         return np.array([d is None for d in self.duplicate_of], dtype=bool)
 
 
-def _union_find_clusters(n: int, pairs: np.ndarray, order_key: Sequence[str]) -> np.ndarray:
-    parent = np.arange(n)
+@dataclass
+class DedupVerdicts:
+    """Verdicts for every row fed to a `DedupIndex`, by feed position."""
 
-    def find(x: int) -> int:
-        root = x
-        while parent[root] != root:
-            root = parent[root]
-        while parent[x] != root:
-            parent[x], x = root, parent[x]
-        return root
+    ids: pa.Array
+    duplicate_of: np.ndarray  # int64: index of the row's survivor, -1 when the row survives
+    rule: np.ndarray  # int8: SURVIVES, EXACT or NEAR
+    similarity: np.ndarray  # float64: 1 for exact, estimated Jaccard to the survivor for near, else nan
+    has_duplicates: np.ndarray  # bool: some row names this row as its duplicate_of
 
-    for a, b in pairs:
-        ra, rb = find(int(a)), find(int(b))
-        if ra == rb:
-            continue
-        # The root is always the member with the smallest id: the deterministic survivor.
-        if (order_key[ra], ra) <= (order_key[rb], rb):
-            parent[rb] = ra
-        else:
-            parent[ra] = rb
-    return np.array([find(i) for i in range(n)])
+    @property
+    def removed(self) -> int:
+        return int((self.rule != SURVIVES).sum())
+
+    @property
+    def clusters_with_duplicates(self) -> int:
+        return int(self.has_duplicates.sum())
+
+    def to_result(self) -> DedupResult:
+        dup = [None if d < 0 else int(d) for d in self.duplicate_of]
+        sim = [None if d is None or np.isnan(s) else round(float(s), 4)
+               for d, s in zip(dup, self.similarity, strict=True)]
+        return DedupResult(dup, sim, [i if d is None else d for i, d in enumerate(dup)])
 
 
-def exact_duplicates(texts: Sequence[str], ids: Sequence[str]) -> DedupResult:
-    """Rows whose normalised text equals an earlier (smaller-id) row's."""
-    best: dict[bytes, int] = {}
-    keys = []
-    for i, text in enumerate(texts):
-        key = hashlib.blake2b(normalise(text).encode("utf-8"), digest_size=16).digest()
-        keys.append(key)
-        j = best.get(key)
-        if j is None or (ids[i], i) < (ids[j], j):
-            best[key] = i
-    cluster = [best[k] for k in keys]
-    dup = [None if c == i else c for i, c in enumerate(cluster)]
-    return DedupResult(dup, [None if d is None else 1.0 for d in dup], cluster)
+def exact_key(text: str) -> bytes:
+    """16-byte key of the normalised text: equal keys are exact duplicates."""
+    return hashlib.blake2b(normalise(text).encode("utf-8"), digest_size=16).digest()
 
 
 def _shingles(text: str, n: int) -> list[bytes]:
@@ -145,31 +153,156 @@ def _candidate_pairs(band_hashes: np.ndarray) -> np.ndarray:
     return np.unique(np.concatenate(pairs), axis=0)
 
 
+def _min_rank_roots(n_nodes: int, edges: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """Per node, the node of least rank in its connected component (sparse graph, no Python loop)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    graph = coo_matrix((np.ones(len(edges), dtype=np.int8), (edges[:, 0], edges[:, 1])),
+                       shape=(n_nodes, n_nodes))
+    n_comp, labels = connected_components(graph, directed=False)
+    best = np.full(n_comp, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(best, labels, rank)
+    by_rank = np.argsort(rank)  # ranks are distinct: searching the sorted ranks finds the node
+    return by_rank[np.searchsorted(rank[by_rank], best[labels])]
+
+
+class DedupIndex:
+    """Exact + near dedup over every row of a version: `add` batches, then `resolve` once."""
+
+    def __init__(self, *, exact: bool = True, near: bool = True, threshold: float = 0.8, shingle: int = 5,
+                 num_perm: int = 128, bands: int | None = None, verify: bool = True) -> None:
+        self.exact, self.near, self.verify = exact, near, verify and near
+        self.threshold, self.shingle, self.num_perm = threshold, shingle, num_perm
+        self.bands, self.rows_per_band = lsh_params(threshold, num_perm, bands) if near else (0, 0)
+        self.num_rows = 0
+        self._ids: list[pa.Array] = []
+        self._keys: list[np.ndarray] = []
+        self._band_hashes: list[np.ndarray] = []
+        self._sig_path: str | None = None
+        self._sig_file = None
+        if self.verify:
+            fd, self._sig_path = tempfile.mkstemp(prefix="synth-minhash-", suffix=".u32", dir=spool_dir())
+            self._sig_file = os.fdopen(fd, "wb")
+            self._finalizer = weakref.finalize(self, _remove, self._sig_path)
+
+    def add(self, texts: Sequence[str], ids: Sequence[str] | pa.Array) -> None:
+        """Feed one batch (texts and ids in the same order)."""
+        if len(texts) != len(ids):
+            raise ValueError(f"{len(texts)} texts but {len(ids)} ids")
+        if not len(texts):
+            return
+        self._ids.append(ids if isinstance(ids, pa.Array) else pa.array(list(ids), type=pa.string()))
+        if self.exact:
+            keys = b"".join(exact_key(t) for t in texts)
+            self._keys.append(np.frombuffer(keys, dtype=np.uint64).reshape(-1, 2))
+        if self.near:
+            sig = minhash_signatures(texts, self.shingle, self.num_perm)
+            self._band_hashes.append(_band_hashes(sig, self.bands, self.rows_per_band))
+            if self._sig_file is not None:
+                # plain writes, not a writable memmap: page cache, not this process's RSS
+                self._sig_file.write(np.ascontiguousarray(sig).tobytes())
+        self.num_rows += len(texts)
+
+    def resolve(self) -> DedupVerdicts:
+        """Clusters over everything fed; the index is spent afterwards (its spool is deleted)."""
+        try:
+            return self._resolve()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._sig_file is not None:
+            self._sig_file.close()
+            self._sig_file = None
+        if self._sig_path is not None:
+            self._finalizer()
+
+    def _resolve(self) -> DedupVerdicts:
+        n = self.num_rows
+        ids = pa.concat_arrays(self._ids) if self._ids else pa.array([], type=pa.string())
+        self._ids = []
+        # Survivor order = (id, feed position): Arrow's sort is stable, so equal ids keep feed order.
+        order = pc.sort_indices(ids).to_numpy().astype(np.int64)
+        rank = np.empty(n, dtype=np.int64)
+        rank[order] = np.arange(n)
+        dup = np.full(n, -1, dtype=np.int64)
+        rule = np.zeros(n, dtype=np.int8)
+        sim = np.full(n, np.nan)
+        if self.exact and n:
+            keys = np.concatenate(self._keys)
+            self._keys = []
+            by_key = np.lexsort((rank, keys[:, 1], keys[:, 0]))  # key groups, smallest rank first
+            sorted_keys = keys[by_key]
+            del keys
+            starts = np.r_[True, np.any(sorted_keys[1:] != sorted_keys[:-1], axis=1)]
+            del sorted_keys
+            first = by_key[np.maximum.accumulate(np.where(starts, np.arange(n), 0))]
+            root = np.empty(n, dtype=np.int64)
+            root[by_key] = first
+            is_dup = root != np.arange(n)
+            dup[is_dup], rule[is_dup], sim[is_dup] = root[is_dup], EXACT, 1.0
+        if self.near and n:
+            live = np.flatnonzero(rule == SURVIVES)
+            band_hashes = np.concatenate(self._band_hashes)
+            self._band_hashes = []
+            pairs = live[_candidate_pairs(band_hashes[live])]
+            del band_hashes
+            if self.verify and len(pairs):
+                pairs = pairs[self._similarity(pairs) >= self.threshold]
+            if len(pairs):
+                nodes, inverse = np.unique(pairs.ravel(), return_inverse=True)
+                roots = nodes[_min_rank_roots(len(nodes), inverse.reshape(-1, 2), rank[nodes])]
+                members = nodes[roots != nodes]
+                dup[members], rule[members] = roots[roots != nodes], NEAR
+                # Estimated Jaccard to the survivor (a chain member may be below the threshold to it).
+                if self.verify:
+                    sim[members] = self._similarity(np.stack([members, dup[members]], axis=1))
+        has_duplicates = np.zeros(n, dtype=bool)
+        has_duplicates[dup[dup >= 0]] = True
+        return DedupVerdicts(ids, dup, rule, sim, has_duplicates)
+
+    def _similarity(self, pairs: np.ndarray) -> np.ndarray:
+        """Share of equal signature values per pair, read from the spool a chunk at a time."""
+        assert self._sig_path is not None
+        if self._sig_file is not None:
+            self._sig_file.flush()
+        out = np.empty(len(pairs))
+        for s in range(0, len(pairs), _PAIR_CHUNK):
+            p = pairs[s : s + _PAIR_CHUNK]
+            # A fresh map per chunk: unmapping drops its pages from RSS, so RSS stays bounded.
+            sig = np.memmap(self._sig_path, dtype=np.uint32, mode="r", shape=(self.num_rows, self.num_perm))
+            out[s : s + len(p)] = (sig[p[:, 0]] == sig[p[:, 1]]).mean(axis=1)
+            del sig
+        return out
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(path)
+
+
+def _run(index: DedupIndex, texts: Sequence[str], ids: Sequence[str], batch_size: int) -> DedupResult:
+    if len(texts) != len(ids):
+        raise ValueError(f"{len(texts)} texts but {len(ids)} ids")
+    try:
+        for start in range(0, len(texts), batch_size):
+            index.add(texts[start : start + batch_size], ids[start : start + batch_size])
+    except BaseException:
+        index.close()
+        raise
+    return index.resolve().to_result()
+
+
+def exact_duplicates(texts: Sequence[str], ids: Sequence[str], batch_size: int = 10_000) -> DedupResult:
+    """Rows whose normalised text equals a smaller-id row's."""
+    return _run(DedupIndex(exact=True, near=False), texts, ids, batch_size)
+
+
 def near_duplicates(texts: Sequence[str], ids: Sequence[str], threshold: float = 0.8, shingle: int = 5,
                     num_perm: int = 128, bands: int | None = None, batch_size: int = 10_000,
                     verify: bool = True) -> DedupResult:
     """MinHash-LSH near-duplicate clusters; the smallest id of each cluster survives."""
-    n = len(texts)
-    b, r = lsh_params(threshold, num_perm, bands)
-    sig = np.zeros((n, num_perm), dtype=np.uint32) if verify else None
-    band_hashes = np.zeros((n, b), dtype=np.uint64)
-    for start in range(0, n, batch_size):
-        chunk = minhash_signatures(texts[start : start + batch_size], shingle, num_perm)
-        band_hashes[start : start + len(chunk)] = _band_hashes(chunk, b, r)
-        if sig is not None:
-            sig[start : start + len(chunk)] = chunk
-    pairs = _candidate_pairs(band_hashes)
-    sims = np.ones(len(pairs))
-    if sig is not None and len(pairs):
-        sims = np.empty(len(pairs))
-        for s in range(0, len(pairs), 100_000):
-            p = pairs[s : s + 100_000]
-            sims[s : s + len(p)] = (sig[p[:, 0]] == sig[p[:, 1]]).mean(axis=1)
-        keep = sims >= threshold
-        pairs, sims = pairs[keep], sims[keep]
-    roots = _union_find_clusters(n, pairs, ids)
-    dup: list[int | None] = [None if int(roots[i]) == i else int(roots[i]) for i in range(n)]
-    # Estimated Jaccard to the survivor (a chain member may be below the threshold to it).
-    sim = [None if d is None or sig is None else round(float((sig[i] == sig[d]).mean()), 4)
-           for i, d in enumerate(dup)]
-    return DedupResult(dup, sim, [int(x) for x in roots])
+    index = DedupIndex(exact=False, near=True, threshold=threshold, shingle=shingle, num_perm=num_perm,
+                       bands=bands, verify=verify)
+    return _run(index, texts, ids, batch_size)

@@ -1,15 +1,34 @@
-"""The `filtered` phase: every auto-filter over one table, one PhaseOutput.
+"""The `filtered` phase: every auto-filter over one table, one PhaseOutput, in bounded memory.
 
 Order (cheap and certain first, so expensive steps see fewer rows): format, length,
 repetition, [Gopher quality], language, toxicity, PII (reject or redact), exact dedup,
 near dedup, novelty vs seeds. A row is rejected by the first rule it fails, with the
 measured value and threshold; kept + rejected = rows in.
+
+A version can hold millions of rows, so the table is read in record batches and only one
+batch is ever Python dicts. Pass 1 applies the per-row filters, toxicity and PII to each
+batch, sends rejects straight to the rejected spool, writes the survivors (redacted) to a
+spool file and feeds their text to a `dedup.DedupIndex`. Dedup is global across the version
+(a duplicate may come before its smallest-id survivor), so its verdicts are resolved once,
+then pass 2 re-reads the spool to apply them, tag survivors with `dedup_cluster`, run the
+novelty check and compute the diversity metrics of the kept rows. A row rejected in pass 2
+keeps its pass-1 form in `record` (redacted under the redact policy: no raw PII there).
+
+State kept across the whole version, per row that reaches dedup (bytes of RAM): exact key
+16 + LSH band hashes 8 x bands (72 at 0.8/128) + id in an Arrow string array (len(id) + 4),
+i.e. ~88 + id during pass 1. Resolving adds the verdict arrays (duplicate_of 8, similarity
+8, rule 1, has-duplicates 1, kept through pass 2) and sort temporaries (id rank and order,
+band-hash sorts): measured peak +175 bytes a row over pass 1 with 20-character ids, so
+~300 MB per million rows in all. Per kept row the length array adds 4. MinHash signatures
+(4 x num_perm = 512 bytes a row) live in a spool file, not RAM; toxicity and PII figures
+are running sums; the diversity count tables are capped (metrics.py).
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -26,138 +45,194 @@ from synth_pipeline.quality.filters import (
     Reason,
     RepetitionFilter,
 )
-from synth_pipeline.quality.metrics import diversity_metrics
+from synth_pipeline.quality.metrics import DiversityAccumulator
 from synth_pipeline.quality.novelty import NoveltyChecker
 from synth_pipeline.quality.pii import PiiScanner, apply_pii_policy
 from synth_pipeline.quality.text import prompt_text, row_text
 from synth_pipeline.quality.toxicity import make_scorer, threshold_for
-from synth_pipeline.records import kind_of, reject, rejected_table, with_extra
+from synth_pipeline.records import REJECTED_SCHEMA, kind_of, reject, rejected_table, with_extra
+from synth_pipeline.tables import BATCH_ROWS, Rows, RowsWriter
 
 PHASE = "filtered"
+_TOX_BINS = 10
 
 
-def _histogram(values: np.ndarray, bins: int = 10, lo: float = 0.0, hi: float = 1.0) -> list[dict]:
-    if not len(values):
-        return []
-    counts, edges = np.histogram(values, bins=bins, range=(lo, hi))
-    return [{"from": round(float(edges[i]), 4), "to": round(float(edges[i + 1]), 4), "count": int(c)}
-            for i, c in enumerate(counts)]
+@dataclass
+class _ToxicityStats:
+    """Running toxicity summary: no per-row scores are kept."""
+
+    backend: str
+    threshold: float
+    scored: int = 0
+    total: float = 0.0
+    max: float = 0.0
+    over: int = 0
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(_TOX_BINS, dtype=np.int64))
+
+    def add(self, scores: np.ndarray) -> None:
+        if not len(scores):
+            return
+        self.scored += len(scores)
+        self.total += float(scores.sum())
+        self.max = max(self.max, float(scores.max()))
+        self.over += int((scores > self.threshold).sum())
+        self.counts += np.histogram(scores, bins=_TOX_BINS, range=(0.0, 1.0))[0]
+
+    def result(self) -> dict[str, Any]:
+        edges = np.linspace(0.0, 1.0, _TOX_BINS + 1)
+        histogram = [{"from": round(float(edges[i]), 4), "to": round(float(edges[i + 1]), 4), "count": int(c)}
+                     for i, c in enumerate(self.counts)] if self.scored else []
+        return {"backend": self.backend, "threshold": self.threshold, "scored_rows": self.scored,
+                "mean": self.total / self.scored if self.scored else 0.0, "max": self.max,
+                "over_threshold": self.over, "histogram": histogram}
 
 
-def run_filters(table: pa.Table, config: PipelineConfig, seeds: pa.Table | None = None) -> PhaseOutput:
-    """Apply the auto-filters to `table` (any record kind); `seeds` enables the novelty check."""
+def _write_rejects(writer: RowsWriter, rules: Counter, rows: list[dict[str, Any]],
+                   verdicts: list[Reason | None]) -> None:
+    records = [reject(row, PHASE, v.rule, v.value, v.threshold, v.detail)
+               for row, v in zip(rows, verdicts, strict=True) if v is not None]
+    rules.update(r["rule"] for r in records)
+    writer.write(rejected_table(records))
+
+
+def run_filters(table: pa.Table | Rows, config: PipelineConfig, seeds: pa.Table | Rows | None = None, *,
+                pii_scanner: PiiScanner | None = None, batch_rows: int = BATCH_ROWS) -> PhaseOutput:
+    """Apply the auto-filters to `table` (any record kind); `seeds` enables the novelty check.
+
+    Returns spooled `Rows` for kept and rejected; results do not depend on `batch_rows`.
+    """
     fc = config.filters
-    kind = kind_of(table)
-    rows = table.to_pylist()
-    ids = [r["id"] for r in rows]
-    texts = [row_text(r, kind) for r in rows]
-    verdict: list[Reason | None] = [None] * len(rows)
-
-    def alive() -> list[int]:
-        return [i for i, v in enumerate(verdict) if v is None]
-
-    # 1. per-row text filters, cheapest first
+    source = Rows.of(table)
+    kind = kind_of(source)
+    schema = source.schema
+    scanner = pii_scanner if pii_scanner is not None else PiiScanner.from_config(fc)
+    redacting = fc.pii_policy == "redact"
     fmt = FormatFilter(kind)
     text_filters = [LengthFilter(fc.min_words, fc.max_words), RepetitionFilter.from_config(fc)]
     if fc.gopher_quality:
         text_filters.append(QualityFilter())
     if fc.languages:
         text_filters.append(LanguageFilter(fc.languages, fc.language_min_chars))
-    for i, row in enumerate(rows):
-        result = fmt.filter(row)
-        for filt in text_filters:
-            if result is not True:
-                break
-            result = filt.filter(texts[i])
-        if result is not True:
-            verdict[i] = result[1]
-
-    # 2. toxicity
     scorer = make_scorer(fc)
-    tox_threshold = threshold_for(fc, scorer)
-    idx = alive()
-    tox = scorer.score([texts[i] for i in idx])
-    for i, score in zip(idx, tox, strict=True):
-        if score > tox_threshold:
-            verdict[i] = Reason("toxicity_score", round(float(score), 4), tox_threshold, scorer.name)
-
-    # 3. PII: reject the row, or redact it with typed placeholders
-    idx = alive()
-    redacting = fc.pii_policy == "redact"
-    counts = apply_pii_policy([rows[i] for i in idx], kind, PiiScanner.from_config(fc), redacting)
+    tox = _ToxicityStats(scorer.name, threshold_for(fc, scorer))
     by_entity: Counter = Counter()
     rows_with_pii = redacted_rows = 0
-    for i, types in zip(idx, counts, strict=True):
-        if not types:
-            continue
-        rows_with_pii += 1
-        by_entity.update(types)
-        if redacting:
-            texts[i] = row_text(rows[i], kind)
-            redacted_rows += 1
-        else:
-            verdict[i] = Reason("pii_found", sum(types.values()), config.gates.pii_max,
-                                json.dumps(dict(sorted(types.items()))))
+    rules: Counter = Counter()
+    index = dedup.DedupIndex(exact=fc.exact_dedup, near=fc.near_dedup, threshold=fc.near_dedup_threshold,
+                             shingle=fc.near_dedup_shingle, num_perm=fc.near_dedup_num_perm,
+                             bands=fc.near_dedup_bands)
 
-    # 4. exact, then near duplicates (survivor: smallest id of its cluster)
-    clusters: dict[str, str] = {}
-    if fc.exact_dedup:
-        idx = alive()
-        res = dedup.exact_duplicates([texts[i] for i in idx], [ids[i] for i in idx])
-        for k, d in enumerate(res.duplicate_of):
-            if d is not None:
-                verdict[idx[k]] = Reason("dedup_exact", 1.0, 1.0, json.dumps({"duplicate_of": ids[idx[d]]}))
-                clusters[ids[idx[k]]] = ids[idx[d]]
-    if fc.near_dedup:
-        idx = alive()
-        res = dedup.near_duplicates([texts[i] for i in idx], [ids[i] for i in idx], fc.near_dedup_threshold,
-                                    fc.near_dedup_shingle, fc.near_dedup_num_perm, fc.near_dedup_bands)
-        for k, d in enumerate(res.duplicate_of):
-            if d is not None:
-                verdict[idx[k]] = Reason("dedup_near_minhash", res.similarity[k], fc.near_dedup_threshold,
-                                         json.dumps({"duplicate_of": ids[idx[d]]}))
-                clusters[ids[idx[k]]] = ids[idx[d]]
-    survivors = set(clusters.values())
-    for i in alive():
-        if ids[i] in survivors:
-            rows[i]["metadata"] = with_extra(rows[i].get("metadata"), dedup_cluster=ids[i])
+    with (RowsWriter(REJECTED_SCHEMA, prefix="filtered-rejected") as rejected,
+          RowsWriter(schema, prefix="filtered-pass1") as passed):
+        try:
+            # Pass 1: per-row filters, toxicity, PII; survivors to the spool and the dedup index.
+            for batch in source.batches(batch_rows):
+                rows = batch.to_pylist()
+                texts = [row_text(r, kind) for r in rows]
+                verdict: list[Reason | None] = [None] * len(rows)
+                for i, row in enumerate(rows):
+                    result = fmt.filter(row)
+                    for filt in text_filters:
+                        if result is not True:
+                            break
+                        result = filt.filter(texts[i])
+                    if result is not True:
+                        verdict[i] = result[1]
 
-    # 5. novelty against the seeds
-    if fc.novelty and seeds is not None and seeds.num_rows:
-        seed_kind = kind_of(seeds)
-        seed_rows = seeds.to_pylist()
-        checker = NoveltyChecker([prompt_text(r, seed_kind) for r in seed_rows])
-        for i in alive():
-            score, j = checker.max_similarity(prompt_text(rows[i], kind), floor=fc.novelty_max_rouge_l)
-            if score >= fc.novelty_max_rouge_l:
-                verdict[i] = Reason("novelty_rouge_l", round(score, 4), fc.novelty_max_rouge_l,
-                                    json.dumps({"seed_id": seed_rows[j]["id"]}))
+                idx = [i for i, v in enumerate(verdict) if v is None]
+                scores = np.asarray(scorer.score([texts[i] for i in idx]) if idx else [], dtype=float)
+                tox.add(scores)
+                for i, score in zip(idx, scores, strict=True):
+                    if score > tox.threshold:
+                        verdict[i] = Reason("toxicity_score", round(float(score), 4), tox.threshold, scorer.name)
 
-    kept_idx = alive()
-    kept = pa.Table.from_pylist([rows[i] for i in kept_idx], schema=table.schema)
-    rejected = rejected_table(
-        reject(table.slice(i, 1).to_pylist()[0], PHASE, v.rule, v.value, v.threshold, v.detail)
-        for i, v in enumerate(verdict) if v is not None
-    )
-    tox_all = np.asarray(tox, dtype=float)
+                # PII: reject the row, or redact it in place with typed placeholders
+                idx = [i for i, v in enumerate(verdict) if v is None]
+                redacted_here = False
+                if idx and scanner.entities:
+                    counts = apply_pii_policy([rows[i] for i in idx], kind, scanner, redacting)
+                    for i, types in zip(idx, counts, strict=True):
+                        if not types:
+                            continue
+                        rows_with_pii += 1
+                        by_entity.update(types)
+                        if redacting:
+                            texts[i] = row_text(rows[i], kind)
+                            redacted_rows += 1
+                            redacted_here = True
+                        else:
+                            verdict[i] = Reason("pii_found", sum(types.values()), config.gates.pii_max,
+                                                json.dumps(dict(sorted(types.items()))))
+
+                _write_rejects(rejected, rules, rows, verdict)
+                alive = [i for i, v in enumerate(verdict) if v is None]
+                if redacted_here:
+                    passed.write(pa.Table.from_pylist([rows[i] for i in alive], schema=schema))
+                else:  # untouched rows: no Python -> Arrow round trip
+                    passed.write(batch.filter(pa.array([v is None for v in verdict])))
+                index.add([texts[i] for i in alive], [rows[i]["id"] for i in alive])
+            pass1 = passed.close()
+            verdicts = index.resolve()
+        finally:
+            index.close()
+
+        # Pass 2: dedup verdicts, cluster tags, novelty; kept rows to their own spool.
+        checker, seed_ids = None, []
+        seed_rows = Rows.of(seeds) if seeds is not None else None
+        if fc.novelty and seed_rows is not None and seed_rows.num_rows:
+            seed_kind = kind_of(seed_rows)
+            seed_list = seed_rows.read().to_pylist()  # seeds are small
+            checker = NoveltyChecker([prompt_text(r, seed_kind) for r in seed_list])
+            seed_ids = [r["id"] for r in seed_list]
+        diversity = DiversityAccumulator(config.gates.ttr_window)
+        with RowsWriter(schema, prefix="filtered-kept") as kept:
+            offset = 0
+            for batch in pass1.batches(batch_rows):
+                rows = batch.to_pylist()
+                verdict = [None for _ in rows]
+                tagged = False
+                for k, row in enumerate(rows):
+                    j = offset + k
+                    rule, survivor = int(verdicts.rule[j]), int(verdicts.duplicate_of[j])
+                    if rule != dedup.SURVIVES:
+                        detail = json.dumps({"duplicate_of": verdicts.ids[survivor].as_py()})
+                        verdict[k] = (Reason("dedup_exact", 1.0, 1.0, detail) if rule == dedup.EXACT else
+                                      Reason("dedup_near_minhash", round(float(verdicts.similarity[j]), 4),
+                                             fc.near_dedup_threshold, detail))
+                        continue
+                    if checker is not None:
+                        score, s = checker.max_similarity(prompt_text(row, kind), floor=fc.novelty_max_rouge_l)
+                        if score >= fc.novelty_max_rouge_l:
+                            verdict[k] = Reason("novelty_rouge_l", round(score, 4), fc.novelty_max_rouge_l,
+                                                json.dumps({"seed_id": seed_ids[s]}))
+                            continue
+                    if verdicts.has_duplicates[j]:
+                        row["metadata"] = with_extra(row.get("metadata"), dedup_cluster=row["id"])
+                        tagged = True
+                offset += len(rows)
+                _write_rejects(rejected, rules, rows, verdict)
+                keep = [row for row, v in zip(rows, verdict, strict=True) if v is None]
+                if tagged:
+                    kept.write(pa.Table.from_pylist(keep, schema=schema))
+                else:
+                    kept.write(batch.filter(pa.array([v is None for v in verdict])))
+                diversity.add([row_text(r, kind) for r in keep], [r["id"] for r in keep])
+            del pass1  # its spool file goes with it
+            kept_rows = kept.close()
+        rejected_rows = rejected.close()
+
     metrics: dict[str, Any] = {
-        "rows_in": len(rows),
-        "kept": kept.num_rows,
-        "rejected": rejected.num_rows,
-        "rejected_by_rule": dict(Counter(v.rule for v in verdict if v is not None)),
-        "toxicity": {
-            "backend": scorer.name, "threshold": tox_threshold, "scored_rows": int(len(tox_all)),
-            "mean": float(tox_all.mean()) if len(tox_all) else 0.0,
-            "max": float(tox_all.max()) if len(tox_all) else 0.0,
-            "over_threshold": int((tox_all > tox_threshold).sum()),
-            "histogram": _histogram(tox_all),
-        },
+        "rows_in": source.num_rows,
+        "kept": kept_rows.num_rows,
+        "rejected": rejected_rows.num_rows,
+        "rejected_by_rule": dict(rules),
+        "toxicity": tox.result(),
         "pii": {"policy": fc.pii_policy, "rows_with_pii": rows_with_pii, "redacted_rows": redacted_rows,
                 "findings_by_entity": dict(by_entity)},
         # id -> cluster lives in the rows (rejected `detail.duplicate_of`, survivors'
         # metadata.extra.dedup_cluster): metadata stays small however many duplicates there are.
-        "dedup": {"removed": len(clusters), "clusters_with_duplicates": len(survivors),
+        "dedup": {"removed": verdicts.removed, "clusters_with_duplicates": verdicts.clusters_with_duplicates,
                   "num_perm": fc.near_dedup_num_perm, "shingle": fc.near_dedup_shingle},
-        "diversity": diversity_metrics(kept, config.gates.ttr_window),
+        "diversity": diversity.result(),
     }
-    return PhaseOutput(PHASE, kept, rejected, metrics, rows_in=len(rows))
+    return PhaseOutput(PHASE, kept_rows, rejected_rows, metrics, rows_in=source.num_rows)

@@ -73,7 +73,7 @@ def test_a_failing_blocking_gate_stops_the_phases_after_it(tmp_path, monkeypatch
     from synth_pipeline.phase import PhaseOutput
 
     monkeypatch.setattr(filter_phase, "run_filters",
-                        lambda table, config, seeds=None: PhaseOutput("filtered", table))
+                        lambda table, config, **_: PhaseOutput("filtered", table))
     rows = tmp_path / "rows.jsonl"
     rows.write_text("\n".join(json.dumps({"id": f"p{i}", "instruction": "Contact details?",
                                           "output": f"Write to jane.doe{i}@example.org."}) for i in range(3)))
@@ -89,7 +89,7 @@ def test_a_crashing_phase_is_reported_not_swallowed(tmp_path, monkeypatch):
     import synth_pipeline.quality.filter_phase as filter_phase
     from synth_pipeline.errors import SynthPipelineError
 
-    def boom(table, config, seeds=None):
+    def boom(table, config, **_):
         raise RuntimeError("filter exploded")
 
     monkeypatch.setattr(filter_phase, "run_filters", boom)

@@ -1,4 +1,6 @@
+import gc
 import json
+import random
 
 import pyarrow.compute as pc
 import pytest
@@ -6,6 +8,7 @@ import pytest
 from synth_pipeline.config import FiltersConfig, PipelineConfig
 from synth_pipeline.quality.filter_phase import run_filters
 from synth_pipeline.records import RecordKind, to_table
+from synth_pipeline.tables import Rows, RowsWriter
 
 CLEAN = [
     "Explain how photosynthesis turns light energy into chemical energy inside plant cells.",
@@ -57,11 +60,11 @@ def test_mixed_table_reconciles_per_kind(kind):
                      strict=True))
     assert rules == {"dup": "dedup_exact", "pii": "pii_found", "de": "language_mismatch",
                      "tox": "toxicity_score", "loop": "gopher_top_2_gram", "seedcopy": "novelty_rouge_l"}
-    dup = out.rejected.filter(pc.equal(out.rejected.column("id"), "dup")).to_pylist()[0]
+    dup = out.rejected.read().filter(pc.equal(out.rejected.column("id"), "dup")).to_pylist()[0]
     assert json.loads(dup["detail"]) == {"duplicate_of": "a"}
     assert json.loads(dup["record"])["id"] == "dup"
     assert out.kept.schema == table.schema
-    survivor = out.kept.filter(pc.equal(out.kept.column("id"), "a")).to_pylist()[0]
+    survivor = out.kept.read().filter(pc.equal(out.kept.column("id"), "a")).to_pylist()[0]
     assert json.loads(survivor["metadata"]["extra"])["dedup_cluster"] == "a"
     assert out.metrics["rejected_by_rule"]["pii_found"] == 1
     assert 0 < out.metrics["diversity"]["mattr"] <= 1
@@ -69,9 +72,86 @@ def test_mixed_table_reconciles_per_kind(kind):
 
 def test_redact_policy_keeps_row_with_placeholders():
     out = run_filters(_rows(RecordKind.INSTRUCTION), _config(pii_policy="redact", near_dedup=False))
-    row = out.kept.filter(pc.equal(out.kept.column("id"), "pii")).to_pylist()[0]
+    row = out.kept.read().filter(pc.equal(out.kept.column("id"), "pii")).to_pylist()[0]
     assert "<EMAIL_ADDRESS>" in row["instruction"] and "<PHONE_NUMBER>" in row["instruction"]
     assert json.loads(row["metadata"]["extra"])["pii_redacted"] == {"EMAIL_ADDRESS": 1, "PHONE_NUMBER": 1}
     assert out.metrics["pii"]["redacted_rows"] == 1
     # without seeds the novelty check is off, so the seed copy is kept
     assert "seedcopy" in out.kept.column("id").to_pylist()
+
+
+def _doc(rng: random.Random, n: int = 200) -> str:
+    return " ".join(f"word{rng.randrange(5000)}" for _ in range(n))
+
+
+def _edit(text: str, pos: int) -> str:
+    words = text.split()
+    words[pos] = "EDITED"
+    return " ".join(words)
+
+
+def _straddling_table():
+    """Unique docs u00..u11 plus duplicates placed before their survivor and across batches of 3."""
+    rng = random.Random(7)
+    docs = {f"u{i:02d}": _doc(rng) for i in range(12)}
+    order = [
+        ("z1", docs["u05"].upper() + "!"),  # exact dup (normalised), 5 rows before its survivor
+        ("y1", _edit(docs["u08"], 100)),  # near dup, in batch 0; survivor in batch 3
+        *[(k, docs[k]) for k in ("u00", "u01", "u02", "u05", "u03")],
+        ("z2", docs["u05"]),
+        *[(k, docs[k]) for k in ("u04", "u06", "u08", "u07")],
+        ("y2", _edit(docs["u08"], 20)),
+        *[(k, docs[k]) for k in ("u09", "u10", "u11")],
+    ]
+    return to_table([{"id": i, "instruction": t[:60], "input": "", "output": t[60:]} for i, t in order],
+                    RecordKind.INSTRUCTION)
+
+
+def _outcome(out):
+    kept = sorted(out.kept.read().to_pylist(), key=lambda r: r["id"])
+    rejected = sorted(out.rejected.read().to_pylist(), key=lambda r: r["id"])
+    clusters = {r["id"]: json.loads(r["metadata"]["extra"] or "{}").get("dedup_cluster") for r in kept}
+    return ([r["id"] for r in kept], [(r["id"], r["rule"], r["value"], r["detail"]) for r in rejected], clusters,
+            out.metrics["dedup"], out.metrics["rejected_by_rule"])
+
+
+def test_batching_does_not_change_dedup_survivors_or_clusters():
+    table = _straddling_table()
+    config = _config(languages=[], pii_entities=[])
+    one = run_filters(table, config)
+    small = run_filters(table, config, batch_rows=3)
+    assert _outcome(small) == _outcome(one)
+    kept, rejected, clusters, dedup_metrics, _ = _outcome(small)
+    assert kept == [f"u{i:02d}" for i in range(12)]
+    by_id = {r[0]: r for r in rejected}
+    assert {i: (r[1], json.loads(r[3])["duplicate_of"]) for i, r in by_id.items()} == {
+        "z1": ("dedup_exact", "u05"), "z2": ("dedup_exact", "u05"),
+        "y1": ("dedup_near_minhash", "u08"), "y2": ("dedup_near_minhash", "u08"),
+    }
+    assert all(float(by_id[i][2]) >= 0.8 for i in ("y1", "y2"))
+    assert {k: v for k, v in clusters.items() if v} == {"u05": "u05", "u08": "u08"}
+    assert dedup_metrics["removed"] == 4 and dedup_metrics["clusters_with_duplicates"] == 2
+    assert small.metrics["diversity"]["rows"] == 12
+
+
+def test_parquet_backed_rows_in_spooled_rows_out(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYNTH_PIPELINE_SPOOL", str(tmp_path))
+    table = _rows(RecordKind.INSTRUCTION)
+    writer = RowsWriter(table.schema, prefix="input")
+    for batch in table.to_batches(max_chunksize=4):
+        writer.write(batch)
+    source = writer.close()
+    assert not source.in_memory
+
+    out = run_filters(source, _config(), _seeds(), batch_rows=4)
+    assert isinstance(out.kept, Rows) and isinstance(out.rejected, Rows)
+    assert not out.kept.in_memory and not out.rejected.in_memory
+    assert out.rows_in == source.num_rows == out.kept.num_rows + out.rejected.num_rows
+    assert out.summary()["reconciles"]
+    assert out.metrics["kept"] + out.metrics["rejected"] == out.metrics["rows_in"] == table.num_rows
+    assert sorted(out.kept.column("id").to_pylist()) == ["a", "b", "c"]
+    assert out.kept.schema == table.schema
+    gc.collect()
+    # the pass-1 spool and the MinHash signature spool are gone; only input and outputs remain
+    names = sorted(p.name.rsplit("-", 1)[0] for p in tmp_path.iterdir())  # mkstemp suffixes have no "-"
+    assert names == ["synth-filtered-kept", "synth-filtered-rejected", "synth-input"]

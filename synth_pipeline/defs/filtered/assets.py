@@ -12,4 +12,4 @@ def filtered(context: dg.AssetExecutionContext, generated: Rows, seeds: Rows,
              pipeline: PipelineResource):
     from synth_pipeline.quality.filter_phase import run_filters
 
-    return emit(context, run_filters(generated.read(), pipeline.config, seeds=seeds.read()))
+    return emit(context, run_filters(generated, pipeline.config, seeds=seeds, pii_scanner=pipeline.pii_scanner()))
