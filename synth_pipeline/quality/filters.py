@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import fastjsonschema
 import jsonschema
 
 from synth_pipeline.config import FiltersConfig
@@ -208,25 +209,33 @@ class LanguageFilter:
 
 
 class FormatFilter:
-    """JSON Schema of the record kind, checked with a compiled validator (GX's is far slower)."""
+    """JSON Schema of the record kind: fastjsonschema decides (~25x the reference validator's
+    speed), the reference validator then lists every error of the rows that fail."""
 
     def __init__(self, kind: RecordKind) -> None:
         schema = json_schema(kind)
         cls = jsonschema.validators.validator_for(schema)
         self._validator = cls(schema)
+        self._fast = fastjsonschema.compile(schema)
 
-    def errors(self, row: Mapping[str, Any]) -> list[str]:
+    @staticmethod
+    def _doc(row: Mapping[str, Any]) -> dict[str, Any]:
         doc = dict(row)
         if "metadata" in doc:
             doc["metadata"] = metadata_dict(doc["metadata"])
+        return doc
+
+    def errors(self, row: Mapping[str, Any]) -> list[str]:
         out = []
-        for err in self._validator.iter_errors(doc):
+        for err in self._validator.iter_errors(self._doc(row)):
             where = "/".join(str(p) for p in err.absolute_path) or "(row)"
             out.append(f"{where}: {err.message}")
         return out
 
     def filter(self, row: Mapping[str, Any]) -> Verdict:
-        errors = self.errors(row)
-        if errors:
-            return _drop("format_json_schema", errors[0], "valid", "; ".join(errors[:5]))
-        return True
+        try:
+            self._fast(self._doc(row))
+            return True
+        except fastjsonschema.JsonSchemaValueException as exc:
+            errors = self.errors(row) or [f"{'/'.join(map(str, exc.path[1:])) or '(row)'}: {exc.message}"]
+        return _drop("format_json_schema", errors[0], "valid", "; ".join(errors[:5]))

@@ -1,3 +1,5 @@
+import pytest
+
 from synth_pipeline.quality.filters import (
     FormatFilter,
     LanguageFilter,
@@ -72,3 +74,15 @@ def test_format_filter_validates_kind_schema():
     ok, reason = f.filter(bad)
     assert not ok and reason.rule == "format_json_schema"
     assert "messages/0/role" in reason.detail and "id" in reason.detail
+
+
+@pytest.mark.parametrize("row", [
+    {"id": "1", "instruction": "", "input": "", "output": "x", "metadata": None},
+    {"id": "1", "instruction": "Do it.", "input": None, "output": "x", "metadata": None},
+    {"id": None, "instruction": "Do it.", "input": "", "output": "x", "metadata": None},
+    {"id": "1", "instruction": "Do it.", "input": "", "output": "x", "metadata": None, "stray": 1},
+    {"id": "1", "instruction": "Do it.", "input": "", "output": "x", "metadata": None},
+])
+def test_format_filter_fast_path_agrees_with_the_reference_validator(row):
+    f = FormatFilter(RecordKind.INSTRUCTION)
+    assert (f.filter(row) is True) == (f.errors(row) == [])
