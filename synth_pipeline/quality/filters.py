@@ -133,6 +133,9 @@ class RepetitionFilter:
             frac = _dup_ngram_char_frac(tokens, n, total_chars)
             if frac > limit:
                 return _drop(f"gopher_dup_{n}_gram_char_frac", round(frac, 4), limit)
+            if frac == 0.0:
+                # A repeated (n+1)-gram contains a repeated n-gram: none at n means none above.
+                break
         return True
 
 
