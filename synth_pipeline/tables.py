@@ -30,6 +30,7 @@ class Rows:
         if (table is None) == (path is None):
             raise ValueError("Rows needs a table or a path")
         self._table = table
+        self._spool: weakref.finalize | None = None  # set when the file is a spool this object owns
         self.path = path
         self.filesystem = filesystem or pafs.LocalFileSystem()
         if table is not None:
@@ -95,6 +96,11 @@ class Rows:
     def to_pylist(self) -> list[dict[str, Any]]:
         return self.read().to_pylist()
 
+    def drop_spool(self) -> None:
+        """Delete the spool file now (once stored), instead of whenever the garbage collector runs."""
+        if self._spool is not None:
+            self._spool()
+
     def __len__(self) -> int:
         return self.num_rows
 
@@ -139,7 +145,7 @@ class RowsWriter:
             self._writer.close()
             self._writer = None
         rows = Rows(path=self.path)
-        weakref.finalize(rows, _remove, self.path)
+        rows._spool = weakref.finalize(rows, _remove, self.path)
         return rows
 
     def discard(self) -> None:

@@ -54,3 +54,11 @@ def test_in_memory_rows_answer_like_a_table():
 def test_rows_need_exactly_one_source():
     with pytest.raises(ValueError):
         Rows()
+
+
+def test_a_stored_spool_can_be_dropped_at_once():
+    rows = RowsWriter(SCHEMA).close()
+    rows.drop_spool()
+    assert not os.path.exists(rows.path)
+    rows.drop_spool()  # idempotent
+    Rows.of(_table(2)).drop_spool()  # in-memory rows own no file

@@ -54,9 +54,15 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         if isinstance(obj, PhaseOutput):
             store.write_rows(rejected_key(asset, version), obj.rejected)
             store.write_json(summary_key(asset, version), obj.summary())
+            spools = [obj.rejected, obj.kept]
             obj = obj.kept
+        else:
+            spools = [obj]
         uri = store.write_rows(table_key(asset, version), obj)
         context.add_output_metadata({"uri": dg.MetadataValue.path(uri), "rows": obj.num_rows})
+        for rows in spools:  # stored now: a million-row spool should not wait for the GC
+            if isinstance(rows, Rows):
+                rows.drop_spool()
 
     def load_input(self, context: dg.InputContext) -> Rows:
         asset, version = _asset_and_version(context)
