@@ -8,12 +8,13 @@ indexes for Parquet.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pyarrow.parquet as pq
 
@@ -58,20 +59,55 @@ def read_text(path: Path) -> str:
     return text
 
 
+def _open(path: Path, **kwargs: Any) -> IO[Any]:
+    try:
+        return path.open(**kwargs)
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, expected a file") from None
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, line) decoded one line at a time: a file of millions of rows is never whole
+    in memory. A BOM is tolerated; bytes that are not UTF-8 stop the read naming line and byte."""
+    offset, seen = 0, False
+    with _open(path, mode="rb") as f:
+        for number, raw in enumerate(f, start=1):
+            start = len(codecs.BOM_UTF8) if number == 1 and raw.startswith(codecs.BOM_UTF8) else 0
+            try:
+                line = raw[start:].decode("utf-8")
+            except UnicodeDecodeError as exc:
+                at = start + exc.start
+                raise InputError(
+                    f"{path}:line {number}: not UTF-8 text (byte 0x{raw[at]:02x} at offset {offset + at}); "
+                    "re-encode the file as UTF-8"
+                ) from None
+            offset += len(raw)
+            if line.strip():
+                seen = True
+                yield number, line.rstrip("\r\n")
+    if not seen:
+        raise InputError(f"{path}: file is empty")
+
+
+def _starts_with_bracket(path: Path) -> bool:
+    with _open(path, mode="rb") as f:
+        head = f.read(4096).lstrip(codecs.BOM_UTF8 + b" \t\r\n")
+    return head.startswith(b"[")
+
+
 def _iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
-    text = read_text(path)
-    if path.suffix == ".json" and text.lstrip().startswith("["):
+    if path.suffix == ".json" and _starts_with_bracket(path):  # a JSON array is one document
         try:
-            rows = json.loads(text)
+            rows = json.loads(read_text(path))
         except json.JSONDecodeError as exc:
             yield exc.lineno, RowError(str(path), exc.lineno, None, f"invalid JSON: {exc.msg}")
             return
         for i, row in enumerate(rows, start=1):
             yield i, row if isinstance(row, dict) else RowError(str(path), i, None, "item is not an object")
         return
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+    for number, line in _lines(path):
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
@@ -86,23 +122,29 @@ def _iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
 
 
 def _iter_csv(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
-    text = read_text(path)
     delimiter = "\t" if path.suffix == ".tsv" else ","
-    reader = csv.reader(text.splitlines(keepends=True), delimiter=delimiter)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise InputError(f"{path}: file is empty") from None
-    for record in reader:
-        line = reader.line_num
-        if not record or all(not cell.strip() for cell in record):
-            continue
-        if len(record) != len(header):
-            yield line, RowError(str(path), line, None,
-                                 f"expected {len(header)} columns ({', '.join(header)}), got {len(record)}",
-                                 raw=delimiter.join(record)[:500])
-            continue
-        yield line, dict(zip(header, record, strict=True))
+    with _open(path, mode="r", encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f, delimiter=delimiter)
+        try:
+            header = next(reader)
+            while header is not None and not any(cell.strip() for cell in header):
+                header = next(reader)
+            for record in reader:
+                line = reader.line_num
+                if not record or all(not cell.strip() for cell in record):
+                    continue
+                if len(record) != len(header):
+                    yield line, RowError(str(path), line, None,
+                                         f"expected {len(header)} columns ({', '.join(header)}), got {len(record)}",
+                                         raw=delimiter.join(record)[:500])
+                    continue
+                yield line, dict(zip(header, record, strict=True))
+        except StopIteration:
+            raise InputError(f"{path}: file is empty") from None
+        except UnicodeDecodeError as exc:
+            # text mode decodes ahead in chunks: the line is where reading stopped, not exact
+            raise InputError(f"{path}: not UTF-8 text after line {reader.line_num} "
+                             f"(byte 0x{exc.object[exc.start]:02x}); re-encode the file as UTF-8") from None
 
 
 def _iter_parquet(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
