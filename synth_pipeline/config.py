@@ -207,6 +207,8 @@ class FiltersConfig(_Strict):
         default_factory=dict, description="entity name -> regex of extra PII recognisers"
     )
     pii_workers: int = Field(2, ge=1, description="forked worker processes scanning PII (64+ texts)")
+    workers: int = Field(2, ge=1, description="forked worker processes running the per-row filters, language "
+                         "ID and toxicity of the filter phase (batches of 2,000+ rows; 1 = serial)")
     pii_memo: bool = Field(
         True, description="reuse PII scan results of identical texts (same scanner fingerprint) from a memo "
         "beside the storage, so the filter phase and the PII gates scan each text once"

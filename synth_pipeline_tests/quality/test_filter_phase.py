@@ -155,3 +155,85 @@ def test_parquet_backed_rows_in_spooled_rows_out(tmp_path, monkeypatch):
     # the pass-1 spool and the MinHash signature spool are gone; only input and outputs remain
     names = sorted(p.name.rsplit("-", 1)[0] for p in tmp_path.iterdir())  # mkstemp suffixes have no "-"
     assert names == ["synth-filtered-kept", "synth-filtered-rejected", "synth-input"]
+
+
+def _every_filter_table(n: int = 90):
+    """Unique clean rows with, every few rows, one failing format, length, repetition, language or toxicity."""
+    rng = random.Random(11)
+    vocab = [f"{w}{k}" for w in ("river", "garden", "signal", "market", "planet", "engine") for k in range(40)]
+    rows = []
+    for i in range(n):
+        words = rng.choices(vocab, k=rng.randrange(12, 40))
+        instruction, output = "Explain " + " ".join(words[:6]) + ".", "It covers " + " ".join(words[6:]) + "."
+        rid = f"r{i:03d}"
+        match i % 9:
+            case 1:
+                rid = ""  # format: empty id
+            case 2:
+                instruction, output = "Hi.", "Ok."  # length_too_short (min_words=5)
+            case 3:
+                output = " ".join(rng.choices(vocab, k=260))  # length_too_long (max_words=250)
+            case 4:
+                output = " ".join(["buy now"] * (30 + i % 5))  # gopher repetition (50+ words)
+            case 5:
+                instruction, output = f"{GERMAN} ({i})", GERMAN_ANSWER
+            case 6:
+                instruction = f"{TOXIC} ({i})"
+        rows.append({"id": rid, "instruction": instruction, "input": "", "output": output})
+    return to_table(rows, RecordKind.INSTRUCTION)
+
+
+def _full_outcome(out):
+    rejected = out.rejected.read().to_pylist()
+    return (out.kept.column("id").to_pylist(),
+            [(r["id"], r["rule"], r["value"], r["threshold"], r["detail"], r["record"]) for r in rejected],
+            out.metrics["rejected_by_rule"], out.metrics["toxicity"], out.metrics["dedup"])
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_parallel_checks_match_serial(monkeypatch, workers):
+    from synth_pipeline.quality import filter_phase
+
+    table = _every_filter_table()
+    kw = {"pii_entities": [], "min_words": 5, "max_words": 250}
+    serial = run_filters(table, _config(workers=1, **kw), batch_rows=25)
+
+    pools = []
+    real_init, real_close = filter_phase._FilterPool.__init__, filter_phase._FilterPool.close
+
+    def init(self, *args, **kwargs):
+        pools.append(self)
+        real_init(self, *args, **kwargs)
+
+    def close(self):
+        self.closed = True
+        real_close(self)
+
+    monkeypatch.setattr(filter_phase._FilterPool, "__init__", init)
+    monkeypatch.setattr(filter_phase._FilterPool, "close", close)
+    # batches of 25, 25, 25, 15: three go to the pool, the last (below the threshold) runs serially
+    monkeypatch.setattr(filter_phase, "PARALLEL_MIN_ROWS", 20)
+    parallel = run_filters(table, _config(workers=workers, **kw), batch_rows=25)
+
+    assert _full_outcome(parallel) == _full_outcome(serial)
+    assert len(pools) == 1 and pools[0].closed  # one pool for the phase, shut down at its end
+    rules = serial.metrics["rejected_by_rule"]
+    assert {"format_json_schema", "length_too_short", "length_too_long", "language_mismatch",
+            "toxicity_score"} <= set(rules)
+    assert any(r.startswith("gopher_") for r in rules)
+    assert serial.metrics["toxicity"]["over_threshold"] == rules["toxicity_score"] == 10
+
+
+def test_parallel_worker_error_is_raised_and_pool_stopped(monkeypatch):
+    import multiprocessing
+
+    from synth_pipeline.quality import filter_phase
+
+    def boom(self, rows):
+        raise ValueError("checker exploded")
+
+    monkeypatch.setattr(filter_phase._RowChecks, "run_chunk", boom)
+    monkeypatch.setattr(filter_phase, "PARALLEL_MIN_ROWS", 20)
+    with pytest.raises(RuntimeError, match="checker exploded"):
+        run_filters(_every_filter_table(), _config(workers=2, pii_entities=[]), batch_rows=25)
+    assert not [p for p in multiprocessing.active_children() if p.name.startswith("filter-worker")]
