@@ -6,7 +6,6 @@ that content, so a cached index is reused only while the compared text is unchan
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ import pyarrow.parquet as pq
 
 from synth_pipeline.config import BUILTIN_SUITES, UserSuiteConfig
 from synth_pipeline.errors import InputError
+from synth_pipeline.ingest.readers import RowError, iter_rows
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -105,40 +105,15 @@ def _check_value(path: Path, where: str, column: str, value: Any) -> None:
         )
 
 
-def _rows_jsonl(path: Path) -> list[tuple[str, dict[str, Any]]]:
+def _rows(path: Path, fmt: str) -> list[tuple[str, dict[str, Any]]]:
+    """(where, row) of a small suite file through the seed readers; the first bad row stops it."""
     rows = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path}:{lineno}: invalid JSON: {exc.msg} (column {exc.colno})") from None
-            if not isinstance(obj, dict):
-                raise InputError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}")
-            rows.append((str(lineno), obj))
+    for number, row in iter_rows(path, fmt):
+        where = f"row {number}" if fmt == "parquet" else str(number)
+        if isinstance(row, RowError):
+            raise InputError(f"{path}:{where}: {row.message}")
+        rows.append((where, row))
     return rows
-
-
-def _rows_csv(path: Path) -> list[tuple[str, dict[str, Any]]]:
-    rows = []
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        _ = reader.fieldnames  # reads the header line
-        start = reader.line_num
-        for obj in reader:
-            rows.append((str(start + 1), dict(obj)))
-            start = reader.line_num
-    return rows
-
-
-def _rows_parquet(path: Path) -> list[tuple[str, dict[str, Any]]]:
-    try:
-        table = pq.read_table(path)
-    except Exception as exc:  # pyarrow raises several types for a corrupt file
-        raise InputError(f"{path}: not a readable Parquet file: {exc}") from None
-    return [(f"row {i}", obj) for i, obj in enumerate(table.to_pylist())]
 
 
 def load_user_suite(spec: UserSuiteConfig, base_dir: Path | None = None) -> Suite:
@@ -151,13 +126,9 @@ def load_user_suite(spec: UserSuiteConfig, base_dir: Path | None = None) -> Suit
     fmt = spec.format or {".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet", ".csv": "csv"}.get(
         path.suffix.lower()
     )
-    readers = {"jsonl": _rows_jsonl, "csv": _rows_csv, "parquet": _rows_parquet}
-    if fmt not in readers:
+    if fmt not in ("jsonl", "csv", "parquet"):
         raise InputError(f"{path}: cannot tell the format from {path.suffix!r}; set 'format'")
-    try:
-        rows = readers[fmt](path)
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    rows = _rows(path, fmt)
     if not rows:
         raise InputError(f"{path}: suite {spec.name!r} has no items")
     ids, texts = [], []

@@ -163,13 +163,14 @@ def _iter_parquet(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]
             yield number, row
 
 
-def iter_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+def iter_rows(path: Path, fmt: str | None = None) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    """Rows of a JSONL/CSV/TSV/Parquet file; `fmt` ("jsonl", "csv", "parquet") overrides the suffix."""
     suffix = path.suffix.lower()
-    if suffix in {".jsonl", ".ndjson", ".json"}:
+    if fmt == "jsonl" or (fmt is None and suffix in {".jsonl", ".ndjson", ".json"}):
         return _iter_jsonl(path)
-    if suffix in {".csv", ".tsv"}:
+    if fmt == "csv" or (fmt is None and suffix in {".csv", ".tsv"}):
         return _iter_csv(path)
-    if suffix == ".parquet":
+    if fmt == "parquet" or (fmt is None and suffix == ".parquet"):
         return _iter_parquet(path)
     raise InputError(f"{path}: unsupported file type '{suffix}' (expected one of "
                      f"{', '.join(sorted(ROW_FILE_SUFFIXES | TEXT_FILE_SUFFIXES))})")
