@@ -23,26 +23,14 @@ band-hash sorts): measured peak +175 bytes a row over pass 1 with 20-character i
 (4 x num_perm = 512 bytes a row) live in a spool file, not RAM; toxicity and PII figures
 are running sums; the diversity count tables are capped (metrics.py).
 
-Parallel pass 1: the per-row checks (format, length, repetition, [Gopher quality], language
-ID, offline toxicity) are pure CPU work per row, so with `filters.workers` > 1 a batch of
-`PARALLEL_MIN_ROWS`+ rows is split into one contiguous chunk per worker, checked in forked
-processes that inherit the loaded filters and models (nothing is pickled but the chunk's row
-dicts going out and the rejects + toxicity scores coming back), and reassembled in order: the
-verdicts are the serial path's exactly. The pool is forked once, at the first such batch, after
-every model is loaded, lives for the phase and is shut down at its end (terminated on error). It
-uses plain pipes, no threads, so the PII scanner's own fork in the same loop inherits no held
-lock. While the parent handles batch N (PII, dedup, spools), the workers check batch N+1: at
-most two batches are Python dicts at a time.
+Parallel pass 1: the per-row checks run in `filters.workers` forked processes for batches of
+`row_checks.PARALLEL_MIN_ROWS`+ rows (see row_checks.py); their verdicts are the serial path's.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import multiprocessing
-import traceback
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,14 +51,14 @@ from synth_pipeline.quality.filters import (
 from synth_pipeline.quality.metrics import DiversityAccumulator
 from synth_pipeline.quality.novelty import NoveltyChecker
 from synth_pipeline.quality.pii import PiiScanner, apply_pii_policy
+from synth_pipeline.quality.row_checks import ParallelChecks, RowChecks, toxicity_verdicts
 from synth_pipeline.quality.text import prompt_text, row_text
-from synth_pipeline.quality.toxicity import OfflineToxicityScorer, ToxicityScorer, make_scorer, threshold_for
+from synth_pipeline.quality.toxicity import OfflineToxicityScorer, make_scorer, threshold_for
 from synth_pipeline.records import REJECTED_SCHEMA, kind_of, reject, rejected_table, with_extra
 from synth_pipeline.tables import BATCH_ROWS, Rows, RowsWriter
 
 PHASE = "filtered"
 _TOX_BINS = 10
-PARALLEL_MIN_ROWS = 2_000  # smaller batches are checked serially (forking costs more than it saves)
 
 
 @dataclass
@@ -103,199 +91,6 @@ class _ToxicityStats:
                 "over_threshold": self.over, "histogram": histogram}
 
 
-@dataclass
-class _RowChecks:
-    """Pass 1's per-row checks: format, the text filters, then toxicity of the rows left.
-
-    `scorer` None: toxicity is left to the caller (scorers that must not run in a fork: Detoxify/torch).
-    """
-
-    kind: Any
-    fmt: FormatFilter
-    text_filters: list[Any]
-    scorer: ToxicityScorer | None
-    threshold: float
-
-    def run(self, rows: list[dict[str, Any]], texts: list[str]) -> tuple[list[Reason | None], np.ndarray | None]:
-        """A verdict per row, and the toxicity scores of the rows that reached the scorer (in order)."""
-        verdict: list[Reason | None] = [None] * len(rows)
-        for i, row in enumerate(rows):
-            result = self.fmt.filter(row)
-            for filt in self.text_filters:
-                if result is not True:
-                    break
-                result = filt.filter(texts[i])
-            if result is not True:
-                verdict[i] = result[1]
-        if self.scorer is None:
-            return verdict, None
-        idx = [i for i, v in enumerate(verdict) if v is None]
-        scores = np.asarray(self.scorer.score([texts[i] for i in idx]) if idx else [], dtype=float)
-        for i, score in zip(idx, scores, strict=True):
-            if score > self.threshold:
-                verdict[i] = Reason("toxicity_score", round(float(score), 4), self.threshold, self.scorer.name)
-        return verdict, scores
-
-    def run_chunk(self, rows: list[dict[str, Any]]) -> tuple[list[tuple[int, Reason]], np.ndarray | None]:
-        """What a worker sends back: (index, Reason) of the rejects only, and the scores."""
-        verdict, scores = self.run(rows, [row_text(r, self.kind) for r in rows])
-        return [(i, v) for i, v in enumerate(verdict) if v is not None], scores
-
-
-_FORK_CHECKS: _RowChecks | None = None  # set while the pool forks: the workers inherit it
-
-
-def _serve(conn: Any, inherited: list[Any]) -> None:
-    """Worker loop: a chunk of row dicts in, ("ok", result) or ("error", traceback) out; None ends."""
-    for other in inherited:  # other workers' parent ends: keep only our own pipe open
-        other.close()
-    checks = _FORK_CHECKS
-    assert checks is not None, "filter worker started without its checks"
-    while True:
-        try:
-            rows = conn.recv()
-        except EOFError:
-            return
-        if rows is None:
-            return
-        try:
-            reply = ("ok", checks.run_chunk(rows))
-        except Exception:  # noqa: BLE001 - reported to the parent, which raises
-            reply = ("error", traceback.format_exc())
-        conn.send(reply)
-
-
-class _FilterPool:
-    """`workers` forked processes running `_RowChecks` on one batch at a time (a chunk each).
-
-    Plain pipes and no threads: `start` sends each worker its chunk, `collect` reads the
-    replies in order. A worker only ever holds one chunk, so neither side can block the other.
-    """
-
-    def __init__(self, checks: _RowChecks, workers: int) -> None:
-        global _FORK_CHECKS
-        ctx = multiprocessing.get_context("fork")
-        self._conns: list[Any] = []
-        self._procs: list[Any] = []
-        self._bounds: list[int] = []
-        self._broken = False
-        _FORK_CHECKS = checks
-        try:
-            for n in range(workers):
-                mine, theirs = ctx.Pipe()
-                proc = ctx.Process(target=_serve, args=(theirs, list(self._conns)), daemon=True,
-                                   name=f"filter-worker-{n}")
-                proc.start()
-                theirs.close()
-                self._conns.append(mine)
-                self._procs.append(proc)
-        except BaseException:
-            self._broken = True
-            self.close()
-            raise
-        finally:
-            _FORK_CHECKS = None
-
-    def start(self, rows: list[dict[str, Any]]) -> None:
-        """Send `rows` out, one contiguous chunk per worker; `collect` gets the verdicts."""
-        assert not self._bounds, "collect the previous batch first"
-        size = -(-len(rows) // len(self._conns))
-        try:
-            for k, conn in enumerate(self._conns):
-                chunk = rows[k * size : (k + 1) * size]
-                if not chunk:
-                    break
-                conn.send(chunk)
-                self._bounds.append(k * size)
-        except BaseException:
-            self._broken = True
-            raise
-
-    def collect(self, n_rows: int) -> tuple[list[Reason | None], np.ndarray | None]:
-        verdict: list[Reason | None] = [None] * n_rows
-        parts: list[np.ndarray] = []
-        try:
-            for conn, offset in zip(self._conns, self._bounds, strict=False):
-                try:
-                    status, payload = conn.recv()
-                except EOFError:
-                    raise RuntimeError("a filter worker died (killed, or out of memory?)") from None
-                if status != "ok":
-                    raise RuntimeError(f"filter worker failed:\n{payload}")
-                rejects, scores = payload
-                for i, reason in rejects:
-                    verdict[offset + i] = reason
-                if scores is not None:
-                    parts.append(scores)
-        except BaseException:
-            self._broken = True
-            raise
-        finally:
-            self._bounds = []
-        return verdict, (np.concatenate(parts) if parts else None)
-
-    def close(self) -> None:
-        """Stop the workers: a clean goodbye, or (after an error) terminate them."""
-        for conn in self._conns:
-            if not self._broken:
-                with contextlib.suppress(OSError):
-                    conn.send(None)
-        for proc in self._procs:
-            proc.join(timeout=0.1 if self._broken else 10)
-            if proc.is_alive():
-                proc.terminate()
-                proc.join()
-        for conn in self._conns:
-            conn.close()
-        self._conns, self._procs = [], []
-
-
-class _Pass1Checks:
-    """Runs `_RowChecks` over the batches, in a lazily forked pool where `workers` > 1.
-
-    `checked` yields (batch, rows, verdict, scores) in order; with the pool, batch N+1 is
-    already being checked while the caller handles batch N.
-    """
-
-    def __init__(self, checks: _RowChecks, workers: int) -> None:
-        self.checks = checks
-        self.workers = workers if "fork" in multiprocessing.get_all_start_methods() else 1
-        self._pool: _FilterPool | None = None
-
-    def _pool_for(self, n_rows: int) -> _FilterPool | None:
-        if self.workers <= 1 or n_rows < max(PARALLEL_MIN_ROWS, 2):
-            return None
-        if self._pool is None:
-            self._pool = _FilterPool(self.checks, self.workers)
-        return self._pool
-
-    def checked(self, batches: Iterator[pa.RecordBatch], kind: Any) -> Iterator[tuple[Any, ...]]:
-        inflight: tuple[pa.RecordBatch, list[dict[str, Any]]] | None = None
-        for batch in batches:
-            rows = batch.to_pylist()
-            done = None
-            if inflight is not None:
-                assert self._pool is not None
-                done = (*inflight, *self._pool.collect(len(inflight[1])))
-                inflight = None
-            pool = self._pool_for(len(rows))
-            if pool is not None:
-                pool.start(rows)
-                inflight = (batch, rows)
-            if done is not None:
-                yield done
-            if pool is None:
-                yield (batch, rows, *self.checks.run(rows, [row_text(r, kind) for r in rows]))
-        if inflight is not None:
-            assert self._pool is not None
-            yield (*inflight, *self._pool.collect(len(inflight[1])))
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
-
-
 def _write_rejects(writer: RowsWriter, rules: Counter, rows: list[dict[str, Any]],
                    verdicts: list[Reason | None]) -> None:
     records = [reject(row, PHASE, v.rule, v.value, v.threshold, v.detail)
@@ -326,8 +121,8 @@ def run_filters(table: pa.Table | Rows, config: PipelineConfig, seeds: pa.Table 
     tox = _ToxicityStats(scorer.name, threshold_for(fc, scorer))
     # every model is loaded above, before the pool forks (lazily, at the first big batch)
     forkable = isinstance(scorer, OfflineToxicityScorer)  # torch (Detoxify) is scored here, unforked
-    pass1 = _Pass1Checks(_RowChecks(kind, fmt, text_filters, scorer if forkable else None, tox.threshold),
-                         fc.workers)
+    pass1 = ParallelChecks(RowChecks(kind, fmt, text_filters, scorer if forkable else None, tox.threshold),
+                           fc.workers)
     by_entity: Counter = Counter()
     rows_with_pii = redacted_rows = 0
     rules: Counter = Counter()
@@ -342,12 +137,7 @@ def run_filters(table: pa.Table | Rows, config: PipelineConfig, seeds: pa.Table 
             for batch, rows, verdict, scores in pass1.checked(source.batches(batch_rows), kind):
                 texts = [row_text(r, kind) for r in rows]
                 if scores is None:  # toxicity not forkable: score the survivors here
-                    idx = [i for i, v in enumerate(verdict) if v is None]
-                    scores = np.asarray(scorer.score([texts[i] for i in idx]) if idx else [], dtype=float)
-                    for i, score in zip(idx, scores, strict=True):
-                        if score > tox.threshold:
-                            verdict[i] = Reason("toxicity_score", round(float(score), 4), tox.threshold,
-                                                scorer.name)
+                    scores = toxicity_verdicts(scorer, tox.threshold, texts, verdict)
                 tox.add(scores)
 
                 # PII: reject the row, or redact it in place with typed placeholders

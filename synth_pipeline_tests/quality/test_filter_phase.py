@@ -192,14 +192,14 @@ def _full_outcome(out):
 
 @pytest.mark.parametrize("workers", [2, 3])
 def test_parallel_checks_match_serial(monkeypatch, workers):
-    from synth_pipeline.quality import filter_phase
+    from synth_pipeline.quality import row_checks
 
     table = _every_filter_table()
     kw = {"pii_entities": [], "min_words": 5, "max_words": 250}
     serial = run_filters(table, _config(workers=1, **kw), batch_rows=25)
 
     pools = []
-    real_init, real_close = filter_phase._FilterPool.__init__, filter_phase._FilterPool.close
+    real_init, real_close = row_checks.CheckPool.__init__, row_checks.CheckPool.close
 
     def init(self, *args, **kwargs):
         pools.append(self)
@@ -209,10 +209,10 @@ def test_parallel_checks_match_serial(monkeypatch, workers):
         self.closed = True
         real_close(self)
 
-    monkeypatch.setattr(filter_phase._FilterPool, "__init__", init)
-    monkeypatch.setattr(filter_phase._FilterPool, "close", close)
+    monkeypatch.setattr(row_checks.CheckPool, "__init__", init)
+    monkeypatch.setattr(row_checks.CheckPool, "close", close)
     # batches of 25, 25, 25, 15: three go to the pool, the last (below the threshold) runs serially
-    monkeypatch.setattr(filter_phase, "PARALLEL_MIN_ROWS", 20)
+    monkeypatch.setattr(row_checks, "PARALLEL_MIN_ROWS", 20)
     parallel = run_filters(table, _config(workers=workers, **kw), batch_rows=25)
 
     assert _full_outcome(parallel) == _full_outcome(serial)
@@ -227,13 +227,13 @@ def test_parallel_checks_match_serial(monkeypatch, workers):
 def test_parallel_worker_error_is_raised_and_pool_stopped(monkeypatch):
     import multiprocessing
 
-    from synth_pipeline.quality import filter_phase
+    from synth_pipeline.quality import row_checks
 
     def boom(self, rows):
         raise ValueError("checker exploded")
 
-    monkeypatch.setattr(filter_phase._RowChecks, "run_chunk", boom)
-    monkeypatch.setattr(filter_phase, "PARALLEL_MIN_ROWS", 20)
+    monkeypatch.setattr(row_checks.RowChecks, "run_chunk", boom)
+    monkeypatch.setattr(row_checks, "PARALLEL_MIN_ROWS", 20)
     with pytest.raises(RuntimeError, match="checker exploded"):
         run_filters(_every_filter_table(), _config(workers=2, pii_entities=[]), batch_rows=25)
     assert not [p for p in multiprocessing.active_children() if p.name.startswith("filter-worker")]
