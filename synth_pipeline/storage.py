@@ -104,10 +104,10 @@ class TableStore:
         return self.uri(key)
 
     def read_table(self, key: str) -> pa.Table:
-        if not self.exists(key):
-            raise self._wrap(key, FileNotFoundError(key))
+        """A stored table whole (small tables): `rows(key)` reads it batch by batch instead."""
+        rows = self.rows(key)
         try:
-            return pq.read_table(self.path(key), filesystem=self.fs)
+            return rows.read()
         except (OSError, pa.ArrowException) as exc:
             raise self._wrap(key, exc) from exc
 

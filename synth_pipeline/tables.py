@@ -134,10 +134,9 @@ class RowsWriter:
             data = pa.Table.from_pylist(list(data), schema=self.schema)
         if not data.num_rows:
             return
-        if data.schema != self.schema:
-            data = data.cast(self.schema) if isinstance(data, pa.Table) else pa.Table.from_batches([data]).cast(
-                self.schema)
-        self._writer.write(data) if isinstance(data, pa.Table) else self._writer.write_batch(data)
+        if data.schema != self.schema:  # e.g. a nullable flag differs: cast, or fail naming the field
+            data = (pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data).cast(self.schema)
+        self._writer.write(data)
         self.num_rows += data.num_rows
 
     def close(self) -> Rows:
