@@ -353,7 +353,7 @@ class ExportConfig(_Strict):
     @field_validator("formats")
     @classmethod
     def _formats_fit_kind(cls, formats: list[str], info: ValidationInfo) -> list[str]:
-        from synth_pipeline.export.compat import check_formats
+        from synth_pipeline.format_compat import check_formats
 
         kind = info.data.get("kind")
         if kind:
@@ -397,7 +397,7 @@ class PipelineConfig(_Strict):
     def _formats_fit_generated_kind(self) -> PipelineConfig:
         """Generated rows' kind is known from the method: an impossible format fails now, not at release."""
         if self.export.kind is None and self.generation.method != "import":
-            from synth_pipeline.export.compat import check_formats, kind_for_method
+            from synth_pipeline.format_compat import check_formats, kind_for_method
 
             if self.generation.method == "preference" and "formats" not in self.export.model_fields_set:
                 self.export.formats = ["dpo"]  # the default (alpaca) cannot hold preference pairs

@@ -25,7 +25,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
 @pytest.fixture(scope="session")
 def local_model() -> Iterator:
     """The embedded SmolLM2 teacher, one server for the whole session."""
-    from synth_pipeline.generation.local_model import LocalModelServer
+    from synth_pipeline.llm.local_model import LocalModelServer
 
     with LocalModelServer() as server:
         yield server

@@ -42,7 +42,7 @@ def test_dagster_validates_the_workspace(tmp_path):
 @pytest.mark.slow
 def test_webserver_shows_the_seven_partitioned_assets(tmp_path):
     """`dagster-webserver -w workspace.yaml` serves the graph (what `dagster dev` shows in the UI)."""
-    from synth_pipeline.generation.local_model import free_port
+    from synth_pipeline.llm.local_model import free_port
 
     port = free_port()
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}

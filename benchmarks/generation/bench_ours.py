@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""synth-pipeline's TeacherClient: N chat requests at concurrency C against the latency server.
+"""synth-pipeline's LLMClient: N chat requests at concurrency C against the latency server.
 
 Runs with a response cache in --cache (local folder): the first run fills it, a second run with
 the same folder is the re-run of a finished version (it must make 0 calls, no probe either).
@@ -11,8 +11,8 @@ import time
 t_import = time.perf_counter()
 import synth_pipeline  # noqa: E402
 from synth_pipeline.config import ModelConfig  # noqa: E402
-from synth_pipeline.generation.cache import ResponseCache  # noqa: E402
-from synth_pipeline.generation.teacher import ChatRequest, TeacherClient  # noqa: E402
+from synth_pipeline.llm.cache import ResponseCache  # noqa: E402
+from synth_pipeline.llm.client import ChatRequest, LLMClient  # noqa: E402
 
 t_import = time.perf_counter() - t_import
 
@@ -26,7 +26,7 @@ def main() -> None:
     ap.add_argument("--transport", default="http", choices=["http", "litellm"])
     a = ap.parse_args()
     model = ModelConfig(model="openai/test", max_concurrency=a.c, max_tokens=64, transport=a.transport)
-    client = TeacherClient(model, ResponseCache.local(a.cache), api_base=f"http://127.0.0.1:{a.port}/v1")
+    client = LLMClient(model, ResponseCache.local(a.cache), api_base=f"http://127.0.0.1:{a.port}/v1")
     reqs = [ChatRequest(str(i), [{"role": "user", "content": f"Prompt number {i}: say hi"}]) for i in range(a.n)]
     t0 = time.perf_counter()
     results = client.complete(reqs)

@@ -76,16 +76,16 @@ class TeacherResource(dg.ConfigurableResource):
     def _endpoint(self, model: ModelConfig) -> tuple[str | None, str | None]:
         if not model.is_local:
             return model.api_base, None
-        from synth_pipeline.generation.local_model import LocalModelServer
+        from synth_pipeline.llm.local_model import LocalModelServer
 
         if self._server is None:
             self._server = LocalModelServer().start()
         return self._server.api_base, self._server.litellm_model
 
     def client(self, which: str = "teacher"):
-        """A TeacherClient for `teacher` or `judge`, with a response cache beside the storage."""
-        from synth_pipeline.generation.cache import ResponseCache
-        from synth_pipeline.generation.teacher import TeacherClient
+        """An LLMClient for `teacher` or `judge`, with a response cache beside the storage."""
+        from synth_pipeline.llm.cache import ResponseCache
+        from synth_pipeline.llm.client import LLMClient
 
         config = self.pipeline.config
         model = config.teacher if which == "teacher" else config.judge_model
@@ -93,7 +93,7 @@ class TeacherResource(dg.ConfigurableResource):
         if self._cache is None:  # reading the cache's shards once per run, not once per client
             store = self.pipeline.store
             self._cache = ResponseCache(store.fs, store.path("cache/llm"))
-        return TeacherClient(model, cache=self._cache, api_base=api_base, model_name=model_name)
+        return LLMClient(model, cache=self._cache, api_base=api_base, model_name=model_name)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._server is not None:

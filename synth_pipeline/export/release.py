@@ -33,7 +33,6 @@ from synth_pipeline.config import PipelineConfig
 from synth_pipeline.errors import ReleaseError
 from synth_pipeline.export.card import dataset_card
 from synth_pipeline.export.changelog import build_changelog
-from synth_pipeline.export.compat import check_formats
 from synth_pipeline.export.formats import (
     ExportChunk,
     FormatError,
@@ -46,6 +45,7 @@ from synth_pipeline.export.formats.base import HashingSink
 from synth_pipeline.export.manifest import MANIFEST_SCHEMA, manifest_rows
 from synth_pipeline.export.split import SPLITS, key_columns, plan_splits
 from synth_pipeline.export.validate import RowSchemaError, validate_batch
+from synth_pipeline.format_compat import check_formats
 from synth_pipeline.records import SCHEMAS, RecordKind, json_schema, kind_of
 from synth_pipeline.tables import Rows
 

@@ -9,7 +9,7 @@ import pyarrow as pa
 from synth_pipeline.config import PipelineConfig, TaxonomyConfig
 from synth_pipeline.errors import ConfigError
 from synth_pipeline.generation.methods.common import PHASE
-from synth_pipeline.generation.teacher import TeacherClient
+from synth_pipeline.llm.client import LLMClient
 from synth_pipeline.phase import PhaseOutput
 from synth_pipeline.records import RecordKind, rejected_table, to_table
 
@@ -23,7 +23,7 @@ METHOD_KINDS = {"preference": RecordKind.PREFERENCE}
 
 
 def run_generation(seeds: pa.Table, config: PipelineConfig, taxonomy: TaxonomyConfig | None,
-                   teacher: TeacherClient, judge: TeacherClient | None = None) -> PhaseOutput:
+                   teacher: LLMClient, judge: LLMClient | None = None) -> PhaseOutput:
     """Generate `generation.count` rows with `generation.method`; every request ends kept or rejected.
 
     rows_in is the number of requested generations; metrics carry this run's calls, cache hits,

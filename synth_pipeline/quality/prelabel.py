@@ -15,12 +15,12 @@ from typing import Any
 import pyarrow as pa
 
 from synth_pipeline.config import PipelineConfig, TaxonomyConfig
-from synth_pipeline.generation.judge import JudgeResult, judge_rows
 from synth_pipeline.generation.methods.common import Job, ask_structured
-from synth_pipeline.generation.teacher import TeacherClient
-from synth_pipeline.generation.templates import render
+from synth_pipeline.judge.rubric import DIMENSIONS
+from synth_pipeline.judge.scoring import JudgeResult, judge_rows
+from synth_pipeline.judge.templates import render
+from synth_pipeline.llm.client import LLMClient as TeacherClient
 from synth_pipeline.phase import PhaseOutput
-from synth_pipeline.quality.judge_rubric import DIMENSIONS
 from synth_pipeline.records import kind_of, metadata_dict, reject, rejected_table, to_table
 
 PHASE = "prelabeled"

@@ -6,9 +6,9 @@ import pytest
 
 from synth_pipeline.config import GenerationConfig, ModelConfig, PipelineConfig, SeedsConfig, TaxonomyConfig
 from synth_pipeline.errors import ConfigError
-from synth_pipeline.generation.cache import ResponseCache
 from synth_pipeline.generation.run import run_generation
-from synth_pipeline.generation.teacher import TeacherClient
+from synth_pipeline.llm.cache import ResponseCache
+from synth_pipeline.llm.client import LLMClient
 from synth_pipeline.records import REJECTED_SCHEMA, SCHEMAS, RecordKind, make_metadata, stable_id, to_table
 
 
@@ -35,7 +35,7 @@ def test_prompt_generation_end_to_end_then_rerun_makes_no_calls(local_model, tmp
     config = pipeline(count=3)
     taxonomy = TaxonomyConfig(domains=["geography"], difficulties=["easy"], task_types=["open_qa"])
     cache = ResponseCache(pafs.LocalFileSystem(), str(tmp_path / "cache"))
-    teacher = TeacherClient(config.teacher, cache, local_model.api_base, local_model.litellm_model)
+    teacher = LLMClient(config.teacher, cache, local_model.api_base, local_model.litellm_model)
 
     out = run_generation(seeds_table(), config, taxonomy, teacher)
 
@@ -63,7 +63,7 @@ def test_prompt_generation_end_to_end_then_rerun_makes_no_calls(local_model, tmp
         assert json.loads(rej["record"])["messages"]
 
     # Re-run of the finished version: identical rows, zero calls.
-    teacher2 = TeacherClient(config.teacher, ResponseCache(pafs.LocalFileSystem(), str(tmp_path / "cache")),
+    teacher2 = LLMClient(config.teacher, ResponseCache(pafs.LocalFileSystem(), str(tmp_path / "cache")),
                              local_model.api_base, local_model.litellm_model)
     again = run_generation(seeds_table(), config, taxonomy, teacher2)
     assert again.metrics["calls"] == 0
@@ -75,18 +75,18 @@ def test_prompt_generation_end_to_end_then_rerun_makes_no_calls(local_model, tmp
 def test_import_method_is_not_a_generation_method(tmp_path):
     config = pipeline(count=1)
     config.generation = GenerationConfig(method="import", path="x.jsonl")
-    teacher = TeacherClient(ModelConfig(model="openai/x", api_base="http://127.0.0.1:9/v1"))
+    teacher = LLMClient(ModelConfig(model="openai/x", api_base="http://127.0.0.1:9/v1"))
     with pytest.raises(ConfigError, match="generation.method 'import'"):
         run_generation(seeds_table(), config, None, teacher)
 
 
 def test_local_model_without_server_is_a_clear_error():
     with pytest.raises(ConfigError, match="LocalModelServer"):
-        TeacherClient(ModelConfig())
+        LLMClient(ModelConfig())
 
 
 def test_taxonomy_cells_drive_generation_without_seeds():
-    from synth_pipeline_tests.generation.fault_server import FaultServer
+    from synth_pipeline_tests.llm.fault_server import FaultServer
 
     def model(body):
         text = body["messages"][-1]["content"]
@@ -98,7 +98,7 @@ def test_taxonomy_cells_drive_generation_without_seeds():
     taxonomy = TaxonomyConfig(domains=["law", "chemistry"], difficulties=["easy"], task_types=["code", "brainstorming"])
     with FaultServer(responder=model) as server:
         out = run_generation(seeds_table().slice(0, 0), config, taxonomy,
-                             TeacherClient(config.teacher, None, api_base=server.api_base))
+                             LLMClient(config.teacher, None, api_base=server.api_base))
     rows = out.kept.to_pylist()
     assert out.rows_in == 5 and len(rows) == 5
     cells = [(r["metadata"]["domain"], r["metadata"]["task_type"]) for r in rows]

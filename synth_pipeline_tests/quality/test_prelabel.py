@@ -8,9 +8,9 @@ import pyarrow.fs as pafs
 import pytest
 
 from synth_pipeline.config import ModelConfig, PipelineConfig, PrelabelConfig, SeedsConfig, TaxonomyConfig
-from synth_pipeline.generation.cache import ResponseCache
-from synth_pipeline.generation.teacher import TeacherClient
-from synth_pipeline.quality.judge_rubric import DIMENSIONS
+from synth_pipeline.judge.rubric import DIMENSIONS
+from synth_pipeline.llm.cache import ResponseCache
+from synth_pipeline.llm.client import LLMClient
 from synth_pipeline.quality.prelabel import NEEDS_REVIEW, run_prelabel
 from synth_pipeline.records import RecordKind, make_metadata, to_table
 
@@ -30,7 +30,7 @@ def _rows():
 @pytest.fixture()
 def judge(local_model, tmp_path):
     model = ModelConfig(max_tokens=160, max_concurrency=2)
-    return TeacherClient(model, ResponseCache(pafs.LocalFileSystem(), str(tmp_path / "cache")),
+    return LLMClient(model, ResponseCache(pafs.LocalFileSystem(), str(tmp_path / "cache")),
                          api_base=local_model.api_base, model_name=local_model.litellm_model)
 
 

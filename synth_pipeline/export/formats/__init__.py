@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from synth_pipeline.export.compat import FORMATS_BY_KIND, check_formats
 from synth_pipeline.export.formats.alpaca import AlpacaWriter
 from synth_pipeline.export.formats.arrow import ArrowWriter
 from synth_pipeline.export.formats.base import (
@@ -21,6 +20,7 @@ from synth_pipeline.export.formats.openai import OpenAIWriter
 from synth_pipeline.export.formats.parquet import ParquetWriter
 from synth_pipeline.export.formats.sharegpt import ShareGPTWriter
 from synth_pipeline.export.formats.tfrecord import TFRecordWriter
+from synth_pipeline.format_compat import FORMATS_BY_KIND, check_formats
 from synth_pipeline.records import RecordKind
 
 WRITERS: dict[str, type[FormatWriter]] = {

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from synth_pipeline.config import PipelineConfig, TaxonomyConfig
-from synth_pipeline.generation.structured import parse_json_answer, response_format
-from synth_pipeline.generation.teacher import ChatRequest, ChatResult, TeacherClient
+from synth_pipeline.llm.client import ChatRequest, ChatResult, LLMClient
+from synth_pipeline.llm.structured import parse_json_answer, response_format
 from synth_pipeline.records import make_metadata, metadata_dict, reject
 
 PHASE = "generated"
@@ -59,7 +59,7 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def ask_structured(teacher: TeacherClient, jobs: Sequence[Job], schema: dict[str, Any], schema_name: str,
+def ask_structured(teacher: LLMClient, jobs: Sequence[Job], schema: dict[str, Any], schema_name: str,
                    retries: int, validate: Validator | None = None,
                    structured: bool = True) -> list[Answer]:
     """Ask every job for a JSON object; re-ask invalid answers `retries` times, then give the reason.
@@ -98,7 +98,7 @@ def ask_structured(teacher: TeacherClient, jobs: Sequence[Job], schema: dict[str
     return [answers[j.id] for j in jobs]
 
 
-def ask_text(teacher: TeacherClient, jobs: Sequence[Job], min_chars: int = 1) -> list[Answer]:
+def ask_text(teacher: LLMClient, jobs: Sequence[Job], min_chars: int = 1) -> list[Answer]:
     """Free-text answers (responses, judged texts): only a failed call or an empty answer rejects."""
     requests = [ChatRequest(j.id, j.messages, j.temperature, j.max_tokens, None, j.sample_index)
                 for j in jobs]
@@ -126,7 +126,7 @@ def _account(ans: Answer, res: ChatResult) -> None:
     ans.cached = res.cached
 
 
-def provenance(ans: Answer, teacher: TeacherClient, method: str, template: str, template_hash: str,
+def provenance(ans: Answer, teacher: LLMClient, method: str, template: str, template_hash: str,
                **extra: Any) -> dict[str, Any]:
     """Full metadata of a generated row (records.make_metadata), tokens/cost summed over re-asks."""
     params = {k: v for k, v in ans.params.items() if k != "response_format"}

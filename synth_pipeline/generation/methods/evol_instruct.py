@@ -23,9 +23,9 @@ from synth_pipeline.generation.methods.common import (
     seed_rows,
 )
 from synth_pipeline.generation.similarity import rouge_l
-from synth_pipeline.generation.structured import object_schema
-from synth_pipeline.generation.teacher import TeacherClient
 from synth_pipeline.generation.templates import render, template_hash
+from synth_pipeline.llm.client import LLMClient
+from synth_pipeline.llm.structured import object_schema
 from synth_pipeline.records import stable_id
 
 METHOD = "evol_instruct"
@@ -68,7 +68,7 @@ def _prompt_of(seed: dict[str, Any]) -> str:
 
 
 def generate(seeds: Any, config: PipelineConfig, taxonomy: TaxonomyConfig | None,
-             teacher: TeacherClient, judge: TeacherClient | None = None) -> MethodOutput:
+             teacher: LLMClient, judge: LLMClient | None = None) -> MethodOutput:
     opts = config.generation.evol_instruct
     retries = config.generation.invalid_retries
     starts = [s for s in seed_rows(seeds) if (s.get("instruction") or "").strip()]

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from synth_pipeline.config import PipelineConfig, PreferenceOptions, TaxonomyConfig
-from synth_pipeline.generation.judge import judge_pairs
 from synth_pipeline.generation.methods.common import (
     Answer,
     Job,
@@ -20,9 +19,10 @@ from synth_pipeline.generation.methods.common import (
     rejection,
     seed_rows,
 )
-from synth_pipeline.generation.structured import object_schema
-from synth_pipeline.generation.teacher import TeacherClient
 from synth_pipeline.generation.templates import render, template_hash
+from synth_pipeline.judge.scoring import judge_pairs
+from synth_pipeline.llm.client import LLMClient
+from synth_pipeline.llm.structured import object_schema
 from synth_pipeline.records import stable_id
 
 METHOD = "preference"
@@ -49,7 +49,7 @@ def _candidate_plan(opts: PreferenceOptions) -> list[tuple[str, float, str]]:
 
 
 def generate(seeds: Any, config: PipelineConfig, taxonomy: TaxonomyConfig | None,
-             teacher: TeacherClient, judge: TeacherClient | None = None) -> MethodOutput:
+             teacher: LLMClient, judge: LLMClient | None = None) -> MethodOutput:
     opts = config.generation.preference
     judge = judge or teacher
     prompts = [s for s in seed_rows(seeds) if (s.get("instruction") or "").strip()]
@@ -131,7 +131,7 @@ def generate(seeds: Any, config: PipelineConfig, taxonomy: TaxonomyConfig | None
 
 
 def _revise(pairs: list[dict[str, Any]], by_id: dict[str, Answer], opts: PreferenceOptions,
-            teacher: TeacherClient, retries: int) -> None:
+            teacher: LLMClient, retries: int) -> None:
     """Constitutional critique-and-revise of the first (chosen) candidate of each pair."""
     jobs = []
     for p in pairs:

@@ -17,9 +17,9 @@ from synth_pipeline.generation.methods.common import (
     taxonomy_cells,
     temperature_for,
 )
-from synth_pipeline.generation.structured import object_schema
-from synth_pipeline.generation.teacher import TeacherClient
 from synth_pipeline.generation.templates import render, template_hash
+from synth_pipeline.llm.client import LLMClient
+from synth_pipeline.llm.structured import object_schema
 from synth_pipeline.records import stable_id
 
 METHOD = "prompt"
@@ -100,7 +100,7 @@ def _cell_jobs(config: PipelineConfig, taxonomy: TaxonomyConfig | None, cells: l
 
 
 def generate(seeds: Any, config: PipelineConfig, taxonomy: TaxonomyConfig | None,
-             teacher: TeacherClient, judge: TeacherClient | None = None) -> MethodOutput:
+             teacher: LLMClient, judge: LLMClient | None = None) -> MethodOutput:
     jobs = build_jobs(seed_rows(seeds), config, taxonomy)
     answers = ask_structured(teacher, jobs, INSTRUCTION_SCHEMA, "instruction",
                              config.generation.invalid_retries, _validate)

@@ -23,9 +23,9 @@ from synth_pipeline.generation.methods.common import (
     seed_rows,
 )
 from synth_pipeline.generation.similarity import max_rouge_l
-from synth_pipeline.generation.structured import object_schema
-from synth_pipeline.generation.teacher import TeacherClient
 from synth_pipeline.generation.templates import render, template_hash
+from synth_pipeline.llm.client import LLMClient
+from synth_pipeline.llm.structured import object_schema
 from synth_pipeline.records import stable_id
 
 METHOD = "self_instruct"
@@ -73,7 +73,7 @@ def rouge_filter(candidates: list[str], pool: list[str], opts: SelfInstructOptio
 
 
 def generate(seeds: Any, config: PipelineConfig, taxonomy: TaxonomyConfig | None,
-             teacher: TeacherClient, judge: TeacherClient | None = None) -> MethodOutput:
+             teacher: LLMClient, judge: LLMClient | None = None) -> MethodOutput:
     opts = config.generation.self_instruct
     retries = config.generation.invalid_retries
     human = [s for s in seed_rows(seeds) if (s.get("instruction") or "").strip()]
@@ -143,7 +143,7 @@ def _clean(ans: Answer) -> Answer:
     return ans
 
 
-def _instances(fresh: list[Answer], config: PipelineConfig, teacher: TeacherClient,
+def _instances(fresh: list[Answer], config: PipelineConfig, teacher: LLMClient,
                retries: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Classification decision, then one instance per instruction (output-first for classification)."""
     cls_jobs = [Job(a.job.id, [{"role": "user", "content": render(T_CLS, instruction=a.obj["instruction"])}],

@@ -3,9 +3,9 @@ import pytest
 from synth_pipeline.config import EvolInstructOptions, TaxonomyConfig
 from synth_pipeline.generation.methods.evol_instruct import evolution_failure, response_failure
 from synth_pipeline.generation.run import run_generation
-from synth_pipeline.generation.teacher import TeacherClient
-from synth_pipeline_tests.generation.fault_server import FaultServer
+from synth_pipeline.llm.client import LLMClient
 from synth_pipeline_tests.generation.methods.helpers import as_json, config, seeds, user_text
+from synth_pipeline_tests.llm.fault_server import FaultServer
 
 OPTS = EvolInstructOptions()
 PARENT = "Explain why the sky looks blue during the day."
@@ -47,7 +47,7 @@ def test_evol_chains_lineage_and_elimination():
     cfg.generation.evol_instruct.rounds = 3
     taxonomy = TaxonomyConfig(domains=["biology", "finance"])
     with FaultServer(responder=scripted_model) as server:
-        teacher = TeacherClient(cfg.teacher, None, api_base=server.api_base)
+        teacher = LLMClient(cfg.teacher, None, api_base=server.api_base)
         out = run_generation(seeds(), cfg, taxonomy, teacher)
     assert out.rows_in == 12 and out.kept.num_rows + out.rejected.num_rows == 12
     rules = out.rejected_by_rule()
@@ -72,7 +72,7 @@ def test_evol_instruct_with_the_local_model(local_model):
     cfg = config("evol_instruct", count=2)
     cfg.teacher.max_tokens = 64
     cfg.generation.evol_instruct.rounds = 2
-    teacher = TeacherClient(cfg.teacher, None, local_model.api_base, local_model.litellm_model)
+    teacher = LLMClient(cfg.teacher, None, local_model.api_base, local_model.litellm_model)
     out = run_generation(seeds(1), cfg, None, teacher)
     assert out.rows_in == 2 and out.kept.num_rows + out.rejected.num_rows == 2
     assert out.metrics["errors"] == {}

@@ -4,10 +4,10 @@ import pytest
 
 from synth_pipeline.generation.methods.preference import pair_decision
 from synth_pipeline.generation.run import run_generation
-from synth_pipeline.generation.teacher import TeacherClient
+from synth_pipeline.llm.client import LLMClient
 from synth_pipeline.records import SCHEMAS, RecordKind
-from synth_pipeline_tests.generation.fault_server import FaultServer
 from synth_pipeline_tests.generation.methods.helpers import as_json, config, seeds, system_text, user_text
+from synth_pipeline_tests.llm.fault_server import FaultServer
 
 DIMS = ["factual_accuracy", "instruction_adherence", "coherence_fluency", "safety_compliance",
         "format_compliance"]
@@ -36,7 +36,7 @@ def judge_and_answer(body):
 def test_preference_pairs_margin_and_judge_scores():
     cfg = config("preference", count=7)
     with FaultServer(responder=judge_and_answer) as server:
-        teacher = TeacherClient(cfg.teacher, None, api_base=server.api_base)
+        teacher = LLMClient(cfg.teacher, None, api_base=server.api_base)
         out = run_generation(seeds(), cfg, None, teacher, judge=teacher)
     assert out.kept.schema == SCHEMAS[RecordKind.PREFERENCE]
     assert out.rows_in == 7 and out.kept.num_rows == 6
@@ -65,7 +65,7 @@ def test_best_of_n_picks_best_and_worst():
         return str(1 + 2 * (body["temperature"] < 0.5) + 2 * (body["temperature"] < 1.0)) + " answer"
 
     with FaultServer(responder=model) as server:
-        teacher = TeacherClient(cfg.teacher, None, api_base=server.api_base)
+        teacher = LLMClient(cfg.teacher, None, api_base=server.api_base)
         out = run_generation(seeds(2), cfg, None, teacher)
     rows = out.kept.to_pylist()
     assert len(rows) == 2
@@ -77,7 +77,7 @@ def test_preference_with_the_local_model(local_model):
     cfg = config("preference", count=1)
     cfg.teacher.max_tokens = 48
     cfg.generation.preference.margin = 0.0
-    teacher = TeacherClient(cfg.teacher, None, local_model.api_base, local_model.litellm_model)
+    teacher = LLMClient(cfg.teacher, None, local_model.api_base, local_model.litellm_model)
     out = run_generation(seeds(1), cfg, None, teacher)
     assert out.rows_in == 1 and out.kept.num_rows + out.rejected.num_rows == 1
     assert out.metrics["calls"] >= 4 and out.metrics["errors"] == {}

@@ -6,9 +6,9 @@ from synth_pipeline.config import SelfInstructOptions
 from synth_pipeline.generation import similarity
 from synth_pipeline.generation.methods.self_instruct import instruction_filter, rouge_filter
 from synth_pipeline.generation.run import run_generation
-from synth_pipeline.generation.teacher import TeacherClient
-from synth_pipeline_tests.generation.fault_server import FaultServer
+from synth_pipeline.llm.client import LLMClient
 from synth_pipeline_tests.generation.methods.helpers import as_json, config, seeds, user_text
+from synth_pipeline_tests.llm.fault_server import FaultServer
 
 OPTS = SelfInstructOptions()
 
@@ -82,7 +82,7 @@ def scripted_model(body):
 def test_self_instruct_rounds_filters_and_reconciliation(tmp_path):
     cfg = config("self_instruct", count=6)
     with FaultServer(responder=scripted_model) as server:
-        teacher = TeacherClient(cfg.teacher, None, api_base=server.api_base)
+        teacher = LLMClient(cfg.teacher, None, api_base=server.api_base)
         out = run_generation(seeds(), cfg, None, teacher)
     assert out.kept.num_rows == 6
     assert out.kept.num_rows + out.rejected.num_rows == out.rows_in
@@ -104,7 +104,7 @@ def test_self_instruct_with_the_local_model(local_model):
     cfg = config("self_instruct", count=2)
     cfg.teacher.max_tokens = 64
     cfg.generation.self_instruct.rounds = 1
-    teacher = TeacherClient(cfg.teacher, None, local_model.api_base, local_model.litellm_model)
+    teacher = LLMClient(cfg.teacher, None, local_model.api_base, local_model.litellm_model)
     out = run_generation(seeds(), cfg, None, teacher)
     assert out.rows_in == 2 and out.kept.num_rows + out.rejected.num_rows == 2
     assert out.metrics["calls"] >= 2 and out.metrics["errors"] == {}

@@ -7,9 +7,9 @@ import pyarrow.fs as pafs
 import pytest
 
 from synth_pipeline.config import ModelConfig
-from synth_pipeline.generation.cache import ResponseCache
-from synth_pipeline.generation.teacher import ChatRequest, TeacherClient, _retry_after_seconds, price
-from synth_pipeline_tests.generation.fault_server import FaultServer
+from synth_pipeline.llm.cache import ResponseCache
+from synth_pipeline.llm.client import ChatRequest, LLMClient
+from synth_pipeline_tests.llm.fault_server import FaultServer
 
 
 def model(**kw) -> ModelConfig:
@@ -39,7 +39,7 @@ def test_scripted_faults_nothing_lost_nothing_paid_twice_and_rerun_is_free(tmp_p
     }
     prompts = list(script) + [f"plain {i}" for i in range(20)]
     with FaultServer(latency=0.02, script=script) as server:
-        client = TeacherClient(model(), cache_at(tmp_path / "c"), api_base=server.api_base)
+        client = LLMClient(model(), cache_at(tmp_path / "c"), api_base=server.api_base)
         started = time.monotonic()
         results = client.complete(requests(prompts))
         # every request has exactly one result, in order
@@ -67,7 +67,7 @@ def test_scripted_faults_nothing_lost_nothing_paid_twice_and_rerun_is_free(tmp_p
 
         # re-run of the finished version: zero successful calls repeated; only the two failures retried
         server.reset()
-        again = TeacherClient(model(max_retries=0), cache_at(tmp_path / "c"), api_base=server.api_base)
+        again = LLMClient(model(max_retries=0), cache_at(tmp_path / "c"), api_base=server.api_base)
         results2 = again.complete(requests(prompts))
         assert {p for _, p in server.arrivals} == {"pdead", "pbad"}
         assert again.stats.cache_hits == len(prompts) - 2
@@ -78,19 +78,19 @@ def test_scripted_faults_nothing_lost_nothing_paid_twice_and_rerun_is_free(tmp_p
         # a fully successful version re-runs with zero calls at the server
         ok_prompts = [p for p in prompts if p != "pdead"]
         server.reset()
-        third = TeacherClient(model(), cache_at(tmp_path / "c"), api_base=server.api_base)
+        third = LLMClient(model(), cache_at(tmp_path / "c"), api_base=server.api_base)
         assert all(r.ok for r in third.complete(requests(ok_prompts)))
         assert server.calls == 0 and third.stats.calls == 0
 
 
 def test_concurrency_and_rpm_limits_are_respected():
     with FaultServer(latency=0.1) as server:
-        client = TeacherClient(model(max_concurrency=3), None, api_base=server.api_base)
+        client = LLMClient(model(max_concurrency=3), None, api_base=server.api_base)
         assert all(r.ok for r in client.complete(requests([f"c{i}" for i in range(12)])))
         assert server.max_inflight == 3
 
         server.reset()
-        paced = TeacherClient(model(rpm=600, max_concurrency=8), None, api_base=server.api_base)
+        paced = LLMClient(model(rpm=600, max_concurrency=8), None, api_base=server.api_base)
         assert all(r.ok for r in paced.complete(requests([f"r{i}" for i in range(10)])))
         times = sorted(t for t, _ in server.arrivals)
         gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
@@ -100,7 +100,7 @@ def test_concurrency_and_rpm_limits_are_respected():
 def test_tpm_limit_spaces_calls_by_their_token_estimate():
     with FaultServer() as server:
         # each call estimates ~1 prompt token + 50 max_tokens; 3060 tokens/min -> ~1 s apart
-        client = TeacherClient(model(tpm=3060, max_tokens=50), None, api_base=server.api_base)
+        client = LLMClient(model(tpm=3060, max_tokens=50), None, api_base=server.api_base)
         assert all(r.ok for r in client.complete(requests(["a", "b", "c"])))
         times = sorted(t for t, _ in server.arrivals)
         assert times[2] - times[0] >= 1.9
@@ -113,9 +113,9 @@ def test_killed_run_resumes_paying_only_for_missing_calls(tmp_path):
         code = textwrap.dedent(f"""
             import pyarrow.fs as pafs
             from synth_pipeline.config import ModelConfig
-            from synth_pipeline.generation.cache import ResponseCache
-            from synth_pipeline.generation.teacher import ChatRequest, TeacherClient
-            client = TeacherClient(ModelConfig(model="openai/fake-teacher", max_concurrency=2),
+            from synth_pipeline.llm.cache import ResponseCache
+            from synth_pipeline.llm.client import ChatRequest, LLMClient
+            client = LLMClient(ModelConfig(model="openai/fake-teacher", max_concurrency=2),
                                    ResponseCache(pafs.LocalFileSystem(), {str(tmp_path / "c")!r}),
                                    api_base={server.api_base!r})
             client.complete([ChatRequest(p, [{{"role": "user", "content": p}}]) for p in {prompts!r}])
@@ -137,7 +137,7 @@ def test_killed_run_resumes_paying_only_for_missing_calls(tmp_path):
 
         server.reset()
         cache = cache_at(tmp_path / "c")
-        client = TeacherClient(model(), cache, api_base=server.api_base)
+        client = LLMClient(model(), cache, api_base=server.api_base)
         cached_before = {p for p in prompts if client.key_for(requests([p])[0]) in cache}
         assert len(cached_before) >= 10
         results = client.complete(requests(prompts))
@@ -151,7 +151,7 @@ def test_killed_run_resumes_paying_only_for_missing_calls(tmp_path):
 def test_litellm_transport_retries_and_cools_down(tmp_path):
     script = {"x": ["500", "ok"], "y": [("429", 0.3), "ok"]}
     with FaultServer(script=script) as server:
-        client = TeacherClient(model(transport="litellm"), cache_at(tmp_path / "c"), api_base=server.api_base)
+        client = LLMClient(model(transport="litellm"), cache_at(tmp_path / "c"), api_base=server.api_base)
         assert client.transport_name == "litellm"
         results = client.complete(requests(["x", "y", "z"]))
         assert [r.ok for r in results] == [True, True, True]
@@ -160,30 +160,21 @@ def test_litellm_transport_retries_and_cools_down(tmp_path):
 
 
 def test_transport_choice_and_keys_from_env(monkeypatch):
-    assert TeacherClient(model(model="openai/gpt-4o-mini", api_base="http://h/v1")).transport_name == "http"
-    assert TeacherClient(model(model="gpt-4o-mini")).wire_model == "gpt-4o-mini"
+    assert LLMClient(model(model="openai/gpt-4o-mini", api_base="http://h/v1")).transport_name == "http"
+    assert LLMClient(model(model="gpt-4o-mini")).wire_model == "gpt-4o-mini"
     monkeypatch.setenv("SP_TEST_KEY", "sk-test")
-    client = TeacherClient(model(model="openai/gpt-4o-mini", api_key_env="SP_TEST_KEY"))
+    client = LLMClient(model(model="openai/gpt-4o-mini", api_key_env="SP_TEST_KEY"))
     assert client._transport.headers["Authorization"] == "Bearer sk-test"
     monkeypatch.delenv("SP_TEST_KEY")
     with pytest.raises(Exception, match="SP_TEST_KEY"):
-        TeacherClient(model(api_key_env="SP_TEST_KEY"))
-
-
-def test_retry_after_forms_and_offline_prices():
-    assert _retry_after_seconds("2") == 2.0
-    assert _retry_after_seconds(None) is None and _retry_after_seconds("soon") is None
-    assert 0 <= _retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") <= 0.0 + 1e-9
-    assert price("gpt-4o-mini", 1_000_000, 0) == pytest.approx(0.15)
-    assert price("openai/gpt-4o-mini", 0, 0) == 0.0
-    assert price("unknown-local-model", 10, 10) == 0.0
+        LLMClient(model(api_key_env="SP_TEST_KEY"))
 
 
 def test_sync_complete_works_inside_a_running_event_loop():
     import asyncio
 
     with FaultServer() as server:
-        client = TeacherClient(model(), None, api_base=server.api_base)
+        client = LLMClient(model(), None, api_base=server.api_base)
 
         async def caller():
             return client.complete(requests(["in-loop"]))  # e.g. called from an async framework

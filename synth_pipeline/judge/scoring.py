@@ -1,6 +1,6 @@
-"""LLM-as-judge calls: rubric prompt (a template file) -> per-row 1-5 scores.
+"""LLM-as-judge calls: the rubric prompt (a template file) -> per-row 1-5 scores.
 
-The rubric's shape and parsing belong to quality.judge_rubric; this module owns the calls.
+The rubric's shape and parsing live in `judge.rubric`; this module owns the calls.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from synth_pipeline.generation.structured import response_format
-from synth_pipeline.generation.teacher import ChatRequest, TeacherClient
-from synth_pipeline.generation.templates import render
-from synth_pipeline.quality.judge_rubric import JudgeParseError, judge_json_schema, parse_judge_answer
+from synth_pipeline.judge.rubric import JudgeParseError, judge_json_schema, parse_judge_answer
+from synth_pipeline.judge.templates import render
+from synth_pipeline.llm.client import ChatRequest, LLMClient
+from synth_pipeline.llm.structured import response_format
 from synth_pipeline.records import RecordKind, kind_of
 
 RUBRIC_TEMPLATE = "judge_rubric"
@@ -31,7 +31,7 @@ class JudgeResult:
     cost_usd: float = 0.0
 
 
-def judge_pairs(items: Sequence[tuple[str, str, str]], judge: TeacherClient,
+def judge_pairs(items: Sequence[tuple[str, str, str]], judge: LLMClient,
                 template: str = RUBRIC_TEMPLATE, retries: int = 1) -> list[JudgeResult]:
     """Score (id, prompt, response) triples; an invalid answer is re-asked `retries` times."""
     fmt = response_format("judge_scores", judge_json_schema())
@@ -63,7 +63,7 @@ def judge_pairs(items: Sequence[tuple[str, str, str]], judge: TeacherClient,
     return [results[i] for i, _, _ in items]
 
 
-def judge_rows(table: pa.Table, judge: TeacherClient, template: str = RUBRIC_TEMPLATE,
+def judge_rows(table: pa.Table, judge: LLMClient, template: str = RUBRIC_TEMPLATE,
                retries: int = 1) -> list[JudgeResult]:
     """Per-row rubric scores of an instruction or preference table (preference: the chosen answer)."""
     kind = kind_of(table)

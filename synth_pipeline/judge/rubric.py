@@ -1,7 +1,7 @@
 """The LLM judge's answer: five 1-5 scores and a rationale, parsed and checked.
 
-The generation side owns the LLM call; these pure functions turn its text into scores or a
-clear error, so a malformed answer is kept with its error instead of silently becoming a 0.
+`judge.scoring` makes the call; these pure functions turn its text into scores or a clear
+error, so a malformed answer is kept with its error instead of silently becoming a 0.
 """
 
 from __future__ import annotations

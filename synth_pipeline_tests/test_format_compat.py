@@ -3,7 +3,7 @@ import pytest
 
 from synth_pipeline.config import ExportConfig, load_pipeline_config
 from synth_pipeline.errors import ConfigError
-from synth_pipeline.export.compat import FORMATS_BY_KIND, check_formats, kind_for_method
+from synth_pipeline.format_compat import FORMATS_BY_KIND, check_formats, kind_for_method
 from synth_pipeline.records import RecordKind
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from synth_pipeline.quality.judge_rubric import (
+from synth_pipeline.judge.rubric import (
     DIMENSIONS,
     JudgeParseError,
     judge_json_schema,

@@ -1,7 +1,7 @@
 """Response cache beside the storage: every answered call is durable the moment it arrives.
 
-* local folder: append-only JSONL shards (one per client run), one flushed line per answer —
-  a few microseconds per entry, so caching costs bulk generation almost nothing;
+* local folder: append-only JSONL shards (one per client run), one flushed line per answer,
+  so caching adds next to nothing to a bulk run;
 * S3 prefix (or any non-local pyarrow filesystem): one small JSON object per answer, because
   objects cannot be appended to.
 

@@ -1,10 +1,10 @@
 import json
 
 from synth_pipeline.config import ModelConfig
-from synth_pipeline.generation.judge import judge_rows
-from synth_pipeline.generation.teacher import TeacherClient
+from synth_pipeline.judge.scoring import judge_rows
+from synth_pipeline.llm.client import LLMClient
 from synth_pipeline.records import RecordKind, to_table
-from synth_pipeline_tests.generation.fault_server import FaultServer
+from synth_pipeline_tests.llm.fault_server import FaultServer
 
 DIMS = ["factual_accuracy", "instruction_adherence", "coherence_fluency", "safety_compliance",
         "format_compliance"]
@@ -26,7 +26,7 @@ def test_judge_rows_scores_each_row_and_keeps_errors():
         {"id": "c", "instruction": "Capital of France?", "input": "", "output": "garbled"},
     ], RecordKind.INSTRUCTION)
     with FaultServer(responder=grader) as server:
-        judge = TeacherClient(ModelConfig(model="openai/judge", max_retries=0), None, api_base=server.api_base)
+        judge = LLMClient(ModelConfig(model="openai/judge", max_retries=0), None, api_base=server.api_base)
         results = judge_rows(table, judge)
         assert server.calls == 4  # one each, plus one re-ask of the unparseable answer
     by_id = {r.id: r for r in results}

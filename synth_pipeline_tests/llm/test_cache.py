@@ -2,9 +2,9 @@ import pyarrow.fs as pafs
 import pytest
 
 from synth_pipeline.config import ModelConfig
-from synth_pipeline.generation.cache import ResponseCache, cache_key
-from synth_pipeline.generation.teacher import ChatRequest, TeacherClient
-from synth_pipeline_tests.generation.fault_server import FaultServer
+from synth_pipeline.llm.cache import ResponseCache, cache_key
+from synth_pipeline.llm.client import ChatRequest, LLMClient
+from synth_pipeline_tests.llm.fault_server import FaultServer
 
 MSGS = [{"role": "user", "content": "hi"}]
 
@@ -43,12 +43,12 @@ def test_cache_on_s3_makes_rerun_free(s3_server):
     model = ModelConfig(model="openai/fake", max_retries=0)
     reqs = [ChatRequest(str(i), [{"role": "user", "content": f"q{i}"}]) for i in range(5)]
     with FaultServer() as server:
-        first = TeacherClient(model, ResponseCache(fs, "llm-cache/v1/cache"), api_base=server.api_base)
+        first = LLMClient(model, ResponseCache(fs, "llm-cache/v1/cache"), api_base=server.api_base)
         assert all(r.ok for r in first.complete(reqs))
         keys = [o["Key"] for o in s3.list_objects_v2(Bucket="llm-cache", Prefix="v1/cache/")["Contents"]]
         assert len(keys) == 5 and all(k.endswith(".json") for k in keys)
         server.reset()
-        second = TeacherClient(model, ResponseCache(fs, "llm-cache/v1/cache"), api_base=server.api_base)
+        second = LLMClient(model, ResponseCache(fs, "llm-cache/v1/cache"), api_base=server.api_base)
         results = second.complete(reqs)
         assert server.calls == 0 and all(r.cached for r in results)
         assert [r.text for r in results] == [FaultServer.answer_for(f"q{i}") for i in range(5)]

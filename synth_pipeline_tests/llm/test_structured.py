@@ -1,6 +1,6 @@
 import pytest
 
-from synth_pipeline.generation.structured import object_schema, parse_json_answer
+from synth_pipeline.llm.structured import object_schema, parse_json_answer
 
 SCHEMA = object_schema({"instruction": {"type": "string", "minLength": 3}, "output": {"type": "string"}})
 
