@@ -114,7 +114,8 @@ def generate(seeds: Any, config: PipelineConfig, taxonomy: TaxonomyConfig | None
         for ans in evolved:
             ch = ans.job.info["_chain"]
             if ans.obj is None:
-                rejected.append(rejection(_strip(ans), METHOD, ans.job.info["_template"]))
+                template = ans.job.info["_template"]  # read before _strip drops it
+                rejected.append(rejection(_strip(ans), METHOD, template))
                 continue
             hit = evolution_failure(ch["current"], ans.obj["instruction"], opts)
             if hit:

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from synth_pipeline.config import EvolInstructOptions, TaxonomyConfig
@@ -65,6 +67,16 @@ def test_evol_chains_lineage_and_elimination():
         else:
             assert m["parent_id"].startswith("seed")
     assert out.metrics["evol_instruct"]["max_depth"] >= 2
+
+
+def test_an_unusable_evolution_is_rejected_with_its_template():
+    cfg = config("evol_instruct", count=2)
+    with FaultServer(responder=lambda body: "no JSON here") as server:
+        out = run_generation(seeds(1), cfg, None, LLMClient(cfg.teacher, None, api_base=server.api_base))
+    assert out.kept.num_rows == 0 and out.rejected.num_rows == 2
+    assert out.rejected_by_rule() == {"generation_invalid_output": 2}
+    records = [json.loads(r["record"]) for r in out.rejected.to_pylist()]
+    assert all(r["template"] == f"evol_{r['operation']}" for r in records)
 
 
 @pytest.mark.slow
