@@ -1,7 +1,8 @@
 """Which export formats each record kind can map to, checked when pipeline.yaml is loaded.
 
-Kept free of heavy imports: the config model calls :func:`check_formats`, so an impossible
-combination (``dpo`` for instruction rows) fails at config time, not after a long run.
+It sits beside `records`, below both `config` and `export`: the config model calls
+:func:`check_formats`, so an impossible combination (``dpo`` for instruction rows) fails at
+config time, not after a long run, and the export writers use the same table.
 """
 
 from __future__ import annotations
