@@ -64,7 +64,7 @@ def test_prompt_generation_end_to_end_then_rerun_makes_no_calls(local_model, tmp
 
     # Re-run of the finished version: identical rows, zero calls.
     teacher2 = LLMClient(config.teacher, ResponseCache(pafs.LocalFileSystem(), str(tmp_path / "cache")),
-                             local_model.api_base, local_model.litellm_model)
+                         local_model.api_base, local_model.litellm_model)
     again = run_generation(seeds_table(), config, taxonomy, teacher2)
     assert again.metrics["calls"] == 0
     assert again.metrics["cache_hits"] >= 3

@@ -116,8 +116,8 @@ def test_killed_run_resumes_paying_only_for_missing_calls(tmp_path):
             from synth_pipeline.llm.cache import ResponseCache
             from synth_pipeline.llm.client import ChatRequest, LLMClient
             client = LLMClient(ModelConfig(model="openai/fake-teacher", max_concurrency=2),
-                                   ResponseCache(pafs.LocalFileSystem(), {str(tmp_path / "c")!r}),
-                                   api_base={server.api_base!r})
+                               ResponseCache(pafs.LocalFileSystem(), {str(tmp_path / "c")!r}),
+                               api_base={server.api_base!r})
             client.complete([ChatRequest(p, [{{"role": "user", "content": p}}]) for p in {prompts!r}])
         """)
         proc = subprocess.Popen([sys.executable, "-c", code])

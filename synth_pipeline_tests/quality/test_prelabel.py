@@ -31,7 +31,7 @@ def _rows():
 def judge(local_model, tmp_path):
     model = ModelConfig(max_tokens=160, max_concurrency=2)
     return LLMClient(model, ResponseCache(pafs.LocalFileSystem(), str(tmp_path / "cache")),
-                         api_base=local_model.api_base, model_name=local_model.litellm_model)
+                     api_base=local_model.api_base, model_name=local_model.litellm_model)
 
 
 def _config(**prelabel) -> PipelineConfig:
