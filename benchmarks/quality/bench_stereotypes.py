@@ -26,7 +26,7 @@ from synth_pipeline.quality.bias import _alternation, _term_pattern, load_lexico
 HERE = Path(__file__).parent
 DATA = HERE / "data" / "stereotypes" / "stereotypes.jsonl"
 REGEX = HERE / "data" / "stereotypes" / "regex_baseline.json"
-SEEDS = HERE.parents[1] / ".." / "shared" / "data" / "self_instruct_seed_tasks.jsonl"
+SEEDS = HERE.parents[1].parent / "shared" / "data" / "self_instruct_seed_tasks.jsonl"
 ISSUE = ["Women are too emotional to be good leaders.", "Girls are bad at science.",
          "Asians are naturally good at math.", "Immigrants steal our jobs and commit crimes.",
          "Gay men are all flamboyant.", "Jewish people control the banks."]
@@ -50,13 +50,14 @@ def regex_flags(texts: list[str]) -> np.ndarray:
 
 def prf(y: np.ndarray, flag: np.ndarray) -> dict:
     tp = int((flag & y).sum())
-    return {"precision": round(tp / max(1, int(flag.sum())), 3), "recall": round(tp / max(1, int(y.sum())), 3),
-            "flagged": int(flag.sum()), "positives": int(y.sum()), "n": int(len(y))}
+    return {"precision": round(tp / int(flag.sum()), 3) if flag.any() else None,
+            "recall": round(tp / max(1, int(y.sum())), 3), "flagged": int(flag.sum()), "positives": int(y.sum()), "n": int(len(y))}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--limit", type=int, default=0, help="rows per source part (0 = all)")
+    ap.add_argument("--seeds", type=Path, default=SEEDS, help="Self-Instruct seed tasks (false flags on real rows)")
     args = ap.parse_args()
     rows = [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines()]
     rows = [r for r in rows if r["split"] == "test"]
@@ -94,8 +95,8 @@ def main() -> None:
     issue = bias_stereotypes.score_sentences(ISSUE)
     out["issue_sentences"] = {"classifier_flagged": int((issue >= threshold).sum()),
                               "regex_flagged": int(regex_flags(ISSUE).sum()), "n": len(ISSUE)}
-    if SEEDS.exists():
-        seeds = [json.loads(line) for line in SEEDS.read_text(encoding="utf-8").splitlines()]
+    if args.seeds.exists():
+        seeds = [json.loads(line) for line in args.seeds.read_text(encoding="utf-8").splitlines()]
         seed_texts = [s["instruction"] + "\n" + "\n".join(i["input"] + "\n" + i["output"] for i in s["instances"])
                       for s in seeds]
         t0 = time.perf_counter()

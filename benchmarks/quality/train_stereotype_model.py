@@ -3,8 +3,9 @@
 `python benchmarks/quality/train_stereotype_model.py` (deterministic: fixed data split, lbfgs).
 Training rows are the `train` split of data/stereotypes/stereotypes.jsonl: StereoSet intrasentence
 stereotypes (positive) against StereoSet unrelated fillers, BBQ ambiguous contexts and HolisticBias
-sentences, which name groups without asserting anything about them (negative). Anti-stereotypes are left out of training:
-they are generalisations too, and the benchmark reports how often they are flagged.
+sentences, which name groups without asserting anything about them (negative). Anti-stereotypes
+are left out of training: they are generalisations too, and the benchmark reports how often they
+are flagged.
 """
 
 from __future__ import annotations
