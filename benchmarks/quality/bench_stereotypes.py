@@ -51,7 +51,8 @@ def regex_flags(texts: list[str]) -> np.ndarray:
 def prf(y: np.ndarray, flag: np.ndarray) -> dict:
     tp = int((flag & y).sum())
     return {"precision": round(tp / int(flag.sum()), 3) if flag.any() else None,
-            "recall": round(tp / max(1, int(y.sum())), 3), "flagged": int(flag.sum()), "positives": int(y.sum()), "n": int(len(y))}
+            "recall": round(tp / max(1, int(y.sum())), 3), "flagged": int(flag.sum()),
+            "positives": int(y.sum()), "n": int(len(y))}
 
 
 def main() -> None:
