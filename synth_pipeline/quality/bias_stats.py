@@ -81,3 +81,15 @@ def sentiment_gap(boot: GroupBootstrap, eligible: list[str], threshold: float,
     return {"gap": round(float(means.max() - means.min()), 4), "ci": ci,
             "most_positive": boot.groups[hi], "most_negative": boot.groups[lo],
             "status": FAIL if failed else PASS, "passed": not failed}
+
+
+def share_gate(count: int, rows: int, threshold: float, confidence: float) -> dict[str, Any]:
+    """Share of flagged rows with its Wilson interval; fails when the whole interval is above threshold."""
+    from scipy.stats import binomtest
+
+    if rows == 0:
+        return {"share": None, "ci": None, "status": INSUFFICIENT, "passed": None}
+    ci = binomtest(count, rows).proportion_ci(confidence_level=confidence, method="wilson")
+    lo, hi = round(float(ci.low), 4), round(float(ci.high), 4)
+    failed = lo > threshold
+    return {"share": round(count / rows, 4), "ci": [lo, hi], "status": FAIL if failed else PASS, "passed": not failed}
