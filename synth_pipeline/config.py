@@ -319,7 +319,8 @@ class BiasConfig(_Strict):
     coverage_p_min: float = Field(0.05, ge=0.0, le=1.0, description="chi-square p-value vs taxonomy targets")
     coverage_residual_max: float = Field(2.0, gt=0.0, description="|standardised residual| naming a category")
     stereotype_score_min: float = Field(
-        0.5, ge=0.0, le=1.0, description="stereotype classifier probability that flags a sentence"
+        0.683, ge=0.0, le=1.0,
+        description="stereotype classifier probability that flags a sentence (the shipped head's operating point)",
     )
     stereotype_max_share: float = Field(
         0.01, ge=0.0, le=1.0, description="share of rows the stereotype classifier flags (interval's lower bound)"

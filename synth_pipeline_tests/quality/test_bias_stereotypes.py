@@ -26,8 +26,8 @@ def _rows(texts):
                     RecordKind.INSTRUCTION)
 
 
-@pytest.mark.xfail(strict=True, reason="goal of issue #11 not reached: the shipped head misses 2 of the 6 and "
-                                      "flags 2 of the 5 benign sentences (benchmarks/quality/results.md)")
+@pytest.mark.xfail(strict=True, reason="goal of issue #11 not reached: at its precision-0.9 operating point the "
+                                      "shipped head misses 3 of the 6 (benchmarks/quality/results.md)")
 def test_shipped_model_flags_the_issue_sentences_and_passes_benign_ones():
     threshold = BiasConfig().stereotype_score_min
     scores = bias_stereotypes.score_sentences(STEREOTYPES + BENIGN)
@@ -35,12 +35,16 @@ def test_shipped_model_flags_the_issue_sentences_and_passes_benign_ones():
     assert (scores[len(STEREOTYPES):] < threshold).all(), scores
 
 
-def test_shipped_model_ranks_stereotypes_above_benign_mentions():
+def test_shipped_model_flags_some_issue_sentences_and_no_benign_one():
     threshold = BiasConfig().stereotype_score_min
     stereo, benign = bias_stereotypes.score_sentences(STEREOTYPES), bias_stereotypes.score_sentences(BENIGN)
-    assert (stereo >= threshold).sum() >= 4  # what the shipped head does today; the regex list caught none of these
+    assert (stereo >= threshold).sum() >= 3  # what the shipped head does today; the regex list caught none of these
+    assert (benign < threshold).all(), benign
     assert stereo.mean() > benign.mean() + 0.2
-    assert benign[2] < threshold and benign[4] < threshold  # grandmother baking; immigration article
+
+
+def test_config_default_is_the_shipped_operating_point():
+    assert BiasConfig().stereotype_score_min == bias_stereotypes.load_head()["operating_point"]["threshold"]
 
 
 def test_audit_lists_flagged_rows_with_the_sentence():
