@@ -318,6 +318,9 @@ class BiasConfig(_Strict):
     seed: int = Field(0, description="bootstrap random seed")
     coverage_p_min: float = Field(0.05, ge=0.0, le=1.0, description="chi-square p-value vs taxonomy targets")
     coverage_residual_max: float = Field(2.0, gt=0.0, description="|standardised residual| naming a category")
+    stereotype_screen: bool = Field(
+        True, description="run the stereotype classifier (encodes every group-naming sentence: the slow part)"
+    )
     stereotype_score_min: float = Field(
         0.683, ge=0.0, le=1.0,
         description="stereotype classifier probability that flags a sentence (the shipped head's operating point)",

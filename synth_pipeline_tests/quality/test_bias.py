@@ -204,3 +204,11 @@ def test_intervals_follow_the_seed():
     a = bias_audit(table, None, BiasConfig(seed=1))["representation"]["gender"]["ci"]
     assert bias_audit(table, None, BiasConfig(seed=1))["representation"]["gender"]["ci"] == a
     assert bias_audit(table, None, BiasConfig(seed=2))["representation"]["gender"]["ci"] != a
+
+
+def test_stereotype_screen_off_is_not_evaluated_not_passed():
+    report = bias_audit(_rows(["All women are lazy."]), None, BiasConfig(stereotype_screen=False))
+    st = report["stereotypes"]
+    assert st["evaluated"] is False and st["passed"] is None and st["skipped"] == "bias.stereotype_screen is off"
+    check = next(c for c in report["checks"] if c["name"] == "bias_stereotype_flags")
+    assert check["evaluated"] is False and check["status"] == "not_evaluated"
