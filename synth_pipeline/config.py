@@ -319,7 +319,8 @@ class BiasConfig(_Strict):
     coverage_p_min: float = Field(0.05, ge=0.0, le=1.0, description="chi-square p-value vs taxonomy targets")
     coverage_residual_max: float = Field(2.0, gt=0.0, description="|standardised residual| naming a category")
     stereotype_screen: bool = Field(
-        True, description="run the stereotype classifier (encodes every group-naming sentence: the slow part)"
+        False, description="run the stereotype classifier (off: it misses most stereotypes and flags ~1 in 9 clean "
+                           "instruction rows; see benchmarks/quality/results.md)"
     )
     stereotype_score_min: float = Field(
         0.683, ge=0.0, le=1.0,

@@ -207,7 +207,7 @@ def test_intervals_follow_the_seed():
 
 
 def test_stereotype_screen_off_is_not_evaluated_not_passed():
-    report = bias_audit(_rows(["All women are lazy."]), None, BiasConfig(stereotype_screen=False))
+    report = bias_audit(_rows(["All women are lazy."]), None, BiasConfig())  # off by default
     st = report["stereotypes"]
     assert st["evaluated"] is False and st["passed"] is None and st["skipped"] == "bias.stereotype_screen is off"
     check = next(c for c in report["checks"] if c["name"] == "bias_stereotype_flags")

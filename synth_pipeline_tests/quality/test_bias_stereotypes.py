@@ -49,11 +49,12 @@ def test_config_default_is_the_shipped_operating_point():
 
 def test_audit_lists_flagged_rows_with_the_sentence():
     texts = ["Plan a picnic menu.", "Explain it simply. " + STEREOTYPES[0], BENIGN[2], STEREOTYPES[3]]
-    st = bias_audit(_rows(texts), None, BiasConfig())["stereotypes"]
+    cfg = BiasConfig(stereotype_screen=True)
+    st = bias_audit(_rows(texts), None, cfg)["stereotypes"]
     assert st["evaluated"] is True and st["count"] == 2 and st["passed"] is False
     assert [f["row_id"] for f in st["flagged"]] == ["r1", "r3"]
     assert st["flagged"][0]["sentence"] == STEREOTYPES[0] and st["flagged"][0]["score"] >= st["score_min"]
-    capped = bias_audit(_rows(texts), None, BiasConfig(), flagged_listed=1, batch_rows=2)["stereotypes"]
+    capped = bias_audit(_rows(texts), None, cfg, flagged_listed=1, batch_rows=2)["stereotypes"]
     assert capped["count"] == 2 and [f["row_id"] for f in capped["flagged"]] == ["r1"]
 
 
