@@ -294,7 +294,7 @@ class DecontamConfig(_Strict):
 
 
 class BiasConfig(_Strict):
-    """Bias audit thresholds (non-blocking checks)."""
+    """Bias audit thresholds (non-blocking checks that fail only on evidence)."""
 
     attributes: list[str] = Field(
         default_factory=lambda: ["gender", "ethnicity", "age", "religion"],
@@ -303,12 +303,32 @@ class BiasConfig(_Strict):
     lexicons: list[str] = Field(
         default_factory=list, description="extra JSON lexicons {attribute: {group: [terms]}}, relative to config"
     )
+    target_groups: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="attribute -> groups parity is measured among (absent ones count as 0); "
+                    "unset: the groups that occur, with absent ones listed apart",
+    )
     parity_min: float = Field(0.8, ge=0.0, le=1.0, description="least/most mentioned group (four-fifths rule)")
     sentiment_gap_max: float = Field(0.1, ge=0.0, le=2.0, description="largest gap of mean VADER compound")
-    min_group_rows: int = Field(5, ge=1, description="rows a group needs to enter parity and sentiment")
+    min_group_rows: int = Field(
+        30, ge=1, description="rows an attribute needs for parity, and a group for the sentiment gap"
+    )
+    bootstrap_replicates: int = Field(1000, ge=100, description="Poisson bootstrap replicates for the intervals")
+    confidence: float = Field(0.95, gt=0.5, lt=1.0, description="level of the bootstrap intervals gates judge")
+    seed: int = Field(0, description="bootstrap random seed")
     coverage_p_min: float = Field(0.05, ge=0.0, le=1.0, description="chi-square p-value vs taxonomy targets")
     coverage_residual_max: float = Field(2.0, gt=0.0, description="|standardised residual| naming a category")
-    stereotype_max_flagged: int = Field(0, ge=0, description="rows matching a stereotype pattern")
+    stereotype_screen: bool = Field(
+        False, description="run the stereotype classifier (off: it misses most stereotypes and flags ~1 in 9 clean "
+                           "instruction rows; see benchmarks/quality/results.md)"
+    )
+    stereotype_score_min: float = Field(
+        0.683, ge=0.0, le=1.0,
+        description="stereotype classifier probability that flags a sentence (the shipped head's operating point)",
+    )
+    stereotype_max_share: float = Field(
+        0.01, ge=0.0, le=1.0, description="share of rows the stereotype classifier flags (interval's lower bound)"
+    )
 
 
 class SplitConfig(_Strict):

