@@ -114,8 +114,6 @@ class PreferenceOptions(_Strict):
     rejected_temperature: float = Field(1.2, ge=0.0, le=2.0)
     n: int = Field(4, ge=2, description="candidates per prompt for best_of_n")
     margin: float = Field(1.0, ge=0.0, description="keep a pair only when chosen - rejected >= margin")
-    score_min: int = 1
-    score_max: int = 5
     critique_revise: bool = Field(False, description="constitutional critique-and-revise of the chosen answer")
     principles: list[str] = Field(
         default_factory=lambda: ["Be accurate and do not invent facts.",

@@ -170,9 +170,13 @@ class TableStore:
         )
 
     def download(self, key: str, target: Path) -> Path:
-        """Copy one object to a local file (for readers that need a path)."""
+        """Copy one object to a local file (for readers that need a path), streamed."""
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(self.read_bytes(key))
+        try:
+            pafs.copy_files(self.path(key), str(target), source_filesystem=self.fs,
+                            destination_filesystem=pafs.LocalFileSystem())
+        except (OSError, pa.ArrowException) as exc:
+            raise self._wrap(key, exc) from exc
         return target
 
     def list(self, prefix: str = "") -> list[str]:

@@ -144,3 +144,32 @@ def test_llm_and_judge_sit_below_the_phases_that_use_them(graph):
     phases = {f"synth_pipeline.{p}" for p in ("generation", "quality", "export", "decontam", "ingest", "defs")}
     assert not parts["synth_pipeline.llm"] & (phases | {"synth_pipeline.judge"})
     assert not parts["synth_pipeline.judge"] & phases
+
+
+# The Dagster shell: everything else is domain code that runs (and is tested) without Dagster.
+DAGSTER_SHELL = {"synth_pipeline.defs", "synth_pipeline.definitions", "synth_pipeline.runner", "synth_pipeline.cli"}
+
+
+def imported_roots(path: Path) -> set[str]:
+    """Top-level names of absolute imports anywhere in the file (function level included)."""
+    roots = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            roots.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+def test_domain_code_never_imports_dagster():
+    offenders = [f"{path.relative_to(ROOT.parent)} imports {sorted(r for r in roots if r.startswith('dagster'))}"
+                 for name, path in module_names(ROOT).items()
+                 if ".".join(name.split(".")[:2]) not in DAGSTER_SHELL
+                 for roots in [imported_roots(path)] if any(r.startswith("dagster") for r in roots)]
+    assert not offenders, "domain modules must not import dagster:\n" + "\n".join(offenders)
+
+
+def test_a_function_level_dagster_import_is_seen(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("def f():\n    import dagster as dg\n    from dagster_aws.s3 import x\n    return dg, x\n")
+    assert {"dagster", "dagster_aws"} <= imported_roots(module)

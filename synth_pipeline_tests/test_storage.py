@@ -33,6 +33,15 @@ def test_local_missing_object_is_clear(tmp_path):
         store.read_table("filtered/nope.parquet")
 
 
+def test_download_copies_the_object_and_names_a_missing_one(tmp_path):
+    store = TableStore.from_config(StorageConfig(base="store"), base_dir=tmp_path)
+    store.write_bytes("uploads/v1/a/seeds.jsonl", b'{"instruction": "Say hi."}\n')
+    local = store.download("uploads/v1/a/seeds.jsonl", tmp_path / "copy" / "deep" / "seeds.jsonl")
+    assert local.read_bytes() == b'{"instruction": "Say hi."}\n'
+    with pytest.raises(StorageError, match=r"store/uploads/v1/nope.jsonl: object not found"):
+        store.download("uploads/v1/nope.jsonl", tmp_path / "copy" / "nope.jsonl")
+
+
 @pytest.fixture()
 def s3_env(s3_server, monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3_server.access_key)
@@ -41,7 +50,7 @@ def s3_env(s3_server, monkeypatch):
 
 
 @pytest.mark.slow
-def test_s3_round_trip_and_errors(s3_env, monkeypatch):
+def test_s3_round_trip_and_errors(s3_env, monkeypatch, tmp_path):
     s3_env.client().create_bucket(Bucket="synth-store")
     config = StorageConfig(bucket="synth-store", prefix="proj", endpoint_url=s3_env.endpoint_url)
     store = TableStore.from_config(config)
@@ -52,6 +61,8 @@ def test_s3_round_trip_and_errors(s3_env, monkeypatch):
     assert "proj/seeds/v1.parquet" in keys
     assert store.read_table("seeds/v1.parquet").equals(_table())
     assert store.list("seeds") == ["seeds/v1.parquet"]
+    copy = store.download("seeds/v1.parquet", tmp_path / "downloaded" / "v1.parquet")
+    assert copy.read_bytes() == store.read_bytes("seeds/v1.parquet")
 
     with pytest.raises(StorageError, match="object not found"):
         store.read_table("seeds/missing.parquet")

@@ -1,8 +1,8 @@
 """A compact n-gram index of benchmark suites: sorted 64-bit hashes plus item references.
 
 One index part per suite is built once per (suite version, n, normalisation version) and
-cached as .npz, so re-runs and other dataset versions skip the build. At ~13 bytes per
-unique n-gram it is a fraction of a set of string tuples (the lm-eval approach).
+cached as .npz, so re-runs and other dataset versions skip the build. Sorted integer arrays
+take a fraction of the memory of a set of string tuples (the lm-eval approach).
 """
 
 from __future__ import annotations

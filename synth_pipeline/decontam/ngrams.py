@@ -2,9 +2,8 @@
 
 Normalisation follows the lm-eval / GPT-3 decontamination convention: Unicode NFKC, lower
 case, punctuation and symbols replaced by spaces, whitespace collapsed. Words are hashed to
-64 bits once per distinct word of a batch (Arrow dictionary-encodes them) and n-grams are a
-polynomial combination of word hashes, so the per-row cost is a handful of numpy passes
-instead of Python string work, which measured as half the cost of the pure-Python baseline.
+64 bits once per distinct word of a batch and n-grams are a polynomial combination of word
+hashes, so the per-row cost is a few numpy passes instead of Python string work.
 """
 
 from __future__ import annotations

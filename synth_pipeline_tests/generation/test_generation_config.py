@@ -41,3 +41,11 @@ def test_bad_method_option_names_file_line_and_key(tmp_path):
     path.write_text(YAML.format(margin=-1))
     with pytest.raises(ConfigError, match=r"pipeline.yaml:18: generation.preference.margin"):
         load_pipeline_config(path)
+
+
+def test_preference_score_range_is_not_a_setting(tmp_path):
+    """The judge's 1-5 scale is fixed by its rubric: a score range in the config is refused."""
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(YAML.format(margin=0.5) + "    score_max: 10\n")
+    with pytest.raises(ConfigError, match=r"pipeline.yaml:19: generation.preference.score_max: Extra inputs"):
+        load_pipeline_config(path)

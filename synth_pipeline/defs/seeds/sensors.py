@@ -4,18 +4,7 @@ import dagster as dg
 
 from synth_pipeline.defs.partitions import dataset_version
 from synth_pipeline.defs.resources import PipelineResource
-
-UPLOADS = "uploads"
-
-
-def new_uploads(store, since: float) -> dict[str, float]:
-    """version -> newest modification time of its uploaded files, for files newer than `since`."""
-    versions: dict[str, float] = {}
-    for key, mtime in store.list_modified(UPLOADS):
-        parts = key.split("/")
-        if len(parts) >= 3 and mtime > since:
-            versions[parts[1]] = max(mtime, versions.get(parts[1], 0.0))
-    return versions
+from synth_pipeline.ingest.uploads import UPLOADS, new_uploads
 
 
 @dg.sensor(asset_selection=dg.AssetSelection.groups("synth"), minimum_interval_seconds=60,

@@ -135,7 +135,7 @@ class FormatWriter(ABC):
 
 
 class JsonlWriter(FormatWriter):
-    """One JSON object per line, UTF-8, no ASCII escaping (orjson: ~5x the stdlib's speed)."""
+    """One JSON object per line, UTF-8, no ASCII escaping (orjson, faster than the standard library's json)."""
 
     extension = "jsonl"
 

@@ -1,9 +1,9 @@
 """Self-Instruct (Wang et al., 2022): bootstrap new instructions from a growing pool.
 
-Each prompt shows 6 human seed instructions + 2 machine ones (once the pool has them); new
-instructions pass keyword, length, start and ROUGE-L filters before entering the pool; the
-model then says whether each is a classification task, and instances are written output-first
-for classification, input-first otherwise.
+Each prompt shows `human_in_context` human seed instructions and `machine_in_context` machine
+ones (once the pool has them); new instructions pass keyword, length, start and ROUGE-L filters
+before entering the pool; the model then says whether each is a classification task, and
+instances are written output-first for classification, input-first otherwise.
 """
 
 from __future__ import annotations

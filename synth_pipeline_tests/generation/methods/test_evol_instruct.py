@@ -83,6 +83,7 @@ def test_an_unusable_evolution_is_rejected_with_its_template():
 def test_evol_instruct_with_the_local_model(local_model):
     cfg = config("evol_instruct", count=2)
     cfg.teacher.max_tokens = 64
+    cfg.teacher.timeout_s = 120  # the helpers' 5 s is for the scripted server
     cfg.generation.evol_instruct.rounds = 2
     teacher = LLMClient(cfg.teacher, None, local_model.api_base, local_model.litellm_model)
     out = run_generation(seeds(1), cfg, None, teacher)

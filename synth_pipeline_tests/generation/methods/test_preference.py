@@ -76,6 +76,7 @@ def test_best_of_n_picks_best_and_worst():
 def test_preference_with_the_local_model(local_model):
     cfg = config("preference", count=1)
     cfg.teacher.max_tokens = 48
+    cfg.teacher.timeout_s = 120  # the helpers' 5 s is for the scripted server
     cfg.generation.preference.margin = 0.0
     teacher = LLMClient(cfg.teacher, None, local_model.api_base, local_model.litellm_model)
     out = run_generation(seeds(1), cfg, None, teacher)

@@ -103,6 +103,7 @@ def test_self_instruct_rounds_filters_and_reconciliation(tmp_path):
 def test_self_instruct_with_the_local_model(local_model):
     cfg = config("self_instruct", count=2)
     cfg.teacher.max_tokens = 64
+    cfg.teacher.timeout_s = 120  # the helpers' 5 s is for the scripted server
     cfg.generation.self_instruct.rounds = 1
     teacher = LLMClient(cfg.teacher, None, local_model.api_base, local_model.litellm_model)
     out = run_generation(seeds(), cfg, None, teacher)
