@@ -53,3 +53,12 @@ def test_weights_fit_the_features_and_scores_are_probabilities():
     scores = model.predict_proba(["Have a lovely day.", "I will hurt every one of you"])
     assert ((scores > 0) & (scores < 1)).all()
     assert len(model.predict_proba([])) == 0
+
+
+@pytest.mark.slow
+def test_training_script_reproduces_the_shipped_weights(training):
+    _, train_toxicity = training
+    shipped, rebuilt = load(), train_toxicity.train()
+    assert rebuilt.meta == shipped.meta
+    np.testing.assert_array_equal(rebuilt.coef, shipped.coef)
+    assert rebuilt.intercept == pytest.approx(shipped.intercept, abs=1e-6)  # stored as float32
