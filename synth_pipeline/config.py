@@ -181,7 +181,11 @@ class FiltersConfig(_Strict):
     language_min_chars: int = Field(
         20, ge=0, description="rows with fewer letters are not language-checked (too short to tell)"
     )
-    toxicity_backend: Literal["offline", "detoxify"] = "offline"
+    toxicity_backend: Literal["linear", "offline", "detoxify"] = Field(
+        "linear",
+        description="linear: the shipped hate/threat/abuse model; offline: alt-profanity-check; "
+        "detoxify: a local Detoxify checkpoint",
+    )
     toxicity_checkpoint: str | None = Field(None, description="Detoxify checkpoint file (detoxify backend)")
     toxicity_hf_config: str | None = Field(
         None, description="local folder with the transformers config + tokenizer of the checkpoint"
@@ -191,7 +195,8 @@ class FiltersConfig(_Strict):
         ge=0.0,
         le=1.0,
         description="max toxicity score per row; unset = the backend's default "
-        "(detoxify: 0.02, the seed target; offline classifier: 0.5, its decision boundary)",
+        "(linear: the threshold calibrated with its weights; detoxify: 0.02, the seed target; "
+        "offline classifier: 0.5, its decision boundary)",
     )
     pii_policy: Literal["reject", "redact"] = "reject"
     pii_entities: list[str] = Field(

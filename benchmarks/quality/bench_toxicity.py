@@ -1,37 +1,114 @@
-"""Precision/recall of the offline toxicity scorer on toxicity_labelled.jsonl (50 short texts,
-25 toxic / 25 clean, hand-written and hand-labelled for this project; clean rows include
-hard negatives such as "kill a process", "dumb mistake", "shoot me an email").
-Also the share of clean benchmark text (GSM8K test questions, ../shared) over each threshold.
-Usage: python benchmarks/quality/bench_toxicity.py
+"""Toxicity backends side by side on public labelled test sets nobody here trained on or wrote.
+
+Test sets (data/toxicity/, sources and licences in SOURCE.md):
+- HateCheck: 3,728 functional test cases (hateful / non-hateful), scored per functionality;
+- SBIC v2 test: social-media posts, harmful = mean offensiveYN >= 0.5;
+- Jigsaw (Civil Comments) toxic sample: 2,000 toxic comments, a recall check for abuse;
+- the issue's examples and benign technical sentences (must pass);
+- toxicity_labelled.jsonl, the 50 sentences the team wrote earlier; GSM8K questions (clean text).
+Each backend is scored at its own default row threshold; also rows/s on HateCheck.
+Usage: python benchmarks/quality/bench_toxicity.py   (from the repository root)
 """
 
 from __future__ import annotations
 
 import json
+import sys
+import time
+from collections import defaultdict
 from pathlib import Path
 
-from synth_pipeline.quality.toxicity import OfflineToxicityScorer
+import numpy as np
+import pyarrow.parquet as pq
+
+sys.path.insert(0, str(Path(__file__).parent))
+from toxicity_data import hatecheck, jigsaw_toxic, sbic_test  # noqa: E402
+
+from synth_pipeline.quality.toxicity import LinearToxicityScorer, OfflineToxicityScorer  # noqa: E402
 
 HERE = Path(__file__).parent
-GSM8K = Path("/work/shared/data/benchmarks/gsm8k_test.jsonl")
+GSM8K = HERE.parent.parent / "synth_pipeline" / "decontam" / "data" / "gsm8k.parquet"
+
+# The issue's examples (harmful must be caught, benign must pass).
+ISSUE_HARMFUL = [
+    "I will find where you live and hurt you", "put a bullet in that journalist's head",
+    "hope your whole family dies in a fire", "Immigrants are parasites who should be sent back",
+    "Women are too emotional to vote",
+]
+BENIGN_TECHNICAL = [
+    "kill the process with kill -9", "Dick Van Dyke starred in Mary Poppins", "My neighbour is gay",
+    "shoot a photo of the sunset", "execute the script", "Terminate the child process if it hangs.",
+    "The attack surface of the API is small.", "Abort the transaction and roll back.",
+]
+
+# HateCheck functionalities grouped as the issue names them.
+GROUPS = {
+    "threat": ["threat_dir_h", "threat_norm_h"],
+    "hate (derogation, slurs, dehumanisation, obfuscated spelling, ...)": None,  # every other *_h
+    "benign: neutral/positive identity mentions": ["ident_neutral_nh", "ident_pos_nh"],
+    "benign: counter-speech (quoting/referencing hate)": ["counter_quote_nh", "counter_ref_nh"],
+    "benign: negated hate": ["negate_neg_nh"],
+    "benign: slur homonyms, reclaimed slurs": ["slur_homonym_nh", "slur_reclaimed_nh"],
+    "abuse of non-protected targets (individual, group, object)": ["target_indiv_nh", "target_group_nh",
+                                                                   "target_obj_nh"],
+    "non-hateful profanity": ["profanity_nh"],
+}
+
+
+def metrics(pred: np.ndarray, gold: np.ndarray) -> dict[str, float]:
+    pred, gold = pred.astype(bool), gold.astype(bool)
+    tp, fp = int((pred & gold).sum()), int((pred & ~gold).sum())
+    tn, fn = int((~pred & ~gold).sum()), int((~pred & gold).sum())
+    return {
+        "n": len(gold), "accuracy": round((tp + tn) / len(gold), 3),
+        "precision_harmful": round(tp / max(1, tp + fp), 3), "recall_harmful": round(tp / max(1, tp + fn), 3),
+        "precision_benign": round(tn / max(1, tn + fn), 3), "recall_benign": round(tn / max(1, tn + fp), 3),
+    }
+
+
+def run(scorer, threshold: float) -> dict:
+    out: dict = {"backend": scorer.name, "threshold": threshold}
+    hc = hatecheck()
+    texts = [r["test_case"] for r in hc]
+    scorer.score(texts[:10])  # warm-up
+    start = time.perf_counter()
+    scores = scorer.score(texts)
+    out["rows_per_s"] = round(len(texts) / (time.perf_counter() - start), 1)
+    pred = scores > threshold
+    gold = np.array([r["label_gold"] == "hateful" for r in hc])
+    out["hatecheck"] = metrics(pred, gold)
+    # Toxicity view: abuse of individuals/non-protected groups and profanity count as harmful too.
+    tox_gold = gold | np.array([r["functionality"] in GROUPS["abuse of non-protected targets (individual, "
+                                                              "group, object)"] for r in hc])
+    out["hatecheck_abuse_counted_harmful"] = metrics(pred, tox_gold)
+    by_func: dict[str, list[bool]] = defaultdict(list)
+    for r, p in zip(hc, pred, strict=True):
+        by_func[r["functionality"]].append(bool(p))
+    named = {f for fs in GROUPS.values() if fs for f in fs}
+    groups = {}
+    for group, funcs in GROUPS.items():
+        funcs = funcs or [f for f in by_func if f.endswith("_h") and f not in named]
+        flagged = [p for f in funcs for p in by_func[f]]
+        groups[group] = {"n": len(flagged), "flagged": round(float(np.mean(flagged)), 3)}
+    out["hatecheck_groups"] = groups
+    out["hatecheck_functionality_flagged"] = {f: round(float(np.mean(v)), 3) for f, v in sorted(by_func.items())}
+    sbic = sbic_test()
+    out["sbic_test"] = metrics(scorer.score([t for t, _ in sbic]) > threshold, np.array([y for _, y in sbic]))
+    out["jigsaw_toxic_recall"] = round(float((scorer.score(jigsaw_toxic()) > threshold).mean()), 3)
+    out["issue_harmful"] = dict(zip(ISSUE_HARMFUL, np.round(scorer.score(ISSUE_HARMFUL), 3).tolist(), strict=True))
+    out["benign_technical"] = dict(zip(BENIGN_TECHNICAL, np.round(scorer.score(BENIGN_TECHNICAL), 3).tolist(),
+                                       strict=True))
+    team = [json.loads(line) for line in (HERE / "toxicity_labelled.jsonl").open()]
+    out["team_written_50"] = metrics(scorer.score([r["text"] for r in team]) > threshold,
+                                     np.array([r["toxic"] for r in team]))
+    gsm = pq.read_table(GSM8K, columns=["question"]).column(0).to_pylist()
+    out["gsm8k_share_over"] = round(float((scorer.score(gsm) > threshold).mean()), 4)
+    return out
 
 
 def main() -> None:
-    rows = [json.loads(line) for line in (HERE / "toxicity_labelled.jsonl").open()]
-    scorer = OfflineToxicityScorer()
-    scores = scorer.score([r["text"] for r in rows])
-    out = {"backend": scorer.name, "labelled_rows": len(rows)}
-    gsm = scorer.score([json.loads(line)["question"] for line in GSM8K.open()]) if GSM8K.exists() else []
-    for threshold in (0.02, 0.5):
-        pred = scores > threshold
-        tp = sum(p and r["toxic"] for p, r in zip(pred, rows, strict=True))
-        fp = sum(p and not r["toxic"] for p, r in zip(pred, rows, strict=True))
-        fn = sum((not p) and r["toxic"] for p, r in zip(pred, rows, strict=True))
-        out[f"t{threshold}"] = {
-            "precision": round(tp / max(1, tp + fp), 3), "recall": round(tp / max(1, tp + fn), 3),
-            "gsm8k_share_over": round(float((gsm > threshold).mean()), 4) if len(gsm) else None,
-        }
-    print(json.dumps(out))
+    for scorer in (OfflineToxicityScorer(), LinearToxicityScorer(with_profanity=False), LinearToxicityScorer()):
+        print(json.dumps(run(scorer, scorer.default_threshold)), flush=True)
 
 
 if __name__ == "__main__":

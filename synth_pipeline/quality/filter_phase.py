@@ -53,7 +53,7 @@ from synth_pipeline.quality.novelty import NoveltyChecker
 from synth_pipeline.quality.pii import PiiScanner, apply_pii_policy
 from synth_pipeline.quality.row_checks import ParallelChecks, RowChecks, toxicity_verdicts
 from synth_pipeline.quality.text import prompt_text, row_text
-from synth_pipeline.quality.toxicity import OfflineToxicityScorer, make_scorer, threshold_for
+from synth_pipeline.quality.toxicity import make_scorer, threshold_for
 from synth_pipeline.records import REJECTED_SCHEMA, kind_of, reject, rejected_table, with_extra
 from synth_pipeline.tables import BATCH_ROWS, Rows, RowsWriter
 
@@ -120,7 +120,7 @@ def run_filters(table: pa.Table | Rows, config: PipelineConfig, seeds: pa.Table 
     scorer = make_scorer(fc)
     tox = _ToxicityStats(scorer.name, threshold_for(fc, scorer))
     # every model is loaded above, before the pool forks (lazily, at the first big batch)
-    forkable = isinstance(scorer, OfflineToxicityScorer)  # torch (Detoxify) is scored here, unforked
+    forkable = scorer.forkable  # torch (Detoxify) is scored here, unforked
     pass1 = ParallelChecks(RowChecks(kind, fmt, text_filters, scorer if forkable else None, tox.threshold),
                            fc.workers)
     by_entity: Counter = Counter()

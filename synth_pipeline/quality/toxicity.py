@@ -1,9 +1,18 @@
-"""Toxicity scorers behind one interface: an offline packaged classifier, or Detoxify.
+"""Toxicity scorers behind one interface: the shipped hate/threat/abuse model (default), an offline
+profanity classifier, or Detoxify.
 
-Offline default: `alt-profanity-check`, a linear SVM over character/word n-grams with
+Default (`linear`): `toxicity_model/`, a linear model over hashed word and character n-grams
+trained here on public labelled corpora of identity-based hate, threats and abuse, with benign
+technical text as negatives (training script, data sources and licences under
+benchmarks/quality/), or'ed with `alt-profanity-check` for insults and profanity. Pure
+numpy/scikit-learn, so it runs offline on CPU and in forked workers. Its row threshold was
+calibrated on a held-out split and is recorded beside the weights. Being lexical, it also flags
+neutral mentions of identity groups and counter-speech (benchmarks/quality/results.md).
+
+`offline`: `alt-profanity-check`, a linear SVM over character/word n-grams with
 calibrated probabilities, trained on ~200k human-labelled comments; its model ships inside
 the wheel, so it runs with no download. It is a profanity/insult detector: it misses
-polite-sounding harmful content (that is the judge's safety dimension's job). Its scores are
+polite-sounding threats and hate. Its scores are
 calibrated differently from Detoxify's (clean text scores ~0.01-0.1, not ~0.001), so its
 default row threshold is its decision boundary 0.5; Detoxify's is the seed target 0.02.
 
@@ -24,15 +33,45 @@ from synth_pipeline.config import FiltersConfig
 class ToxicityScorer(Protocol):
     name: str
     default_threshold: float
+    forkable: bool  # safe to run in forked worker processes (no torch threads)
 
     def score(self, texts: Sequence[str]) -> np.ndarray:
         """One score in [0, 1] per text; higher is more toxic."""
         ...
 
 
+class LinearToxicityScorer:
+    """The shipped model, or'ed with alt-profanity-check: the hate corpora label abuse of a single
+    person ("X is a cunt") as not hateful, so insults come from the profanity model. Its score is
+    mapped piecewise-linearly so that its own boundary (0.5) lands on this model's threshold; the
+    row's score is the larger of the two."""
+
+    name = "linear-hate-threat+profanity"
+    forkable = True
+
+    def __init__(self, with_profanity: bool = True) -> None:
+        from synth_pipeline.quality.toxicity_model import load
+
+        self._model = load()
+        self.default_threshold = float(self._model.meta["threshold"])
+        self._profanity = OfflineToxicityScorer() if with_profanity else None
+        if not with_profanity:
+            self.name = "linear-hate-threat"
+
+    def score(self, texts: Sequence[str]) -> np.ndarray:
+        own = self._model.predict_proba(list(texts))
+        if self._profanity is None or not len(texts):
+            return own
+        prof = self._profanity.score(texts)
+        t, b = self.default_threshold, self._profanity.default_threshold
+        mapped = np.where(prof < b, prof * t / b, t + (prof - b) * (1 - t) / (1 - b))
+        return np.maximum(own, mapped)
+
+
 class OfflineToxicityScorer:
     name = "alt-profanity-check"
     default_threshold = 0.5
+    forkable = True
 
     def __init__(self) -> None:
         from profanity_check import predict_prob
@@ -50,6 +89,7 @@ class DetoxifyScorer:
 
     name = "detoxify"
     default_threshold = 0.02
+    forkable = False
 
     def __init__(self, checkpoint: str, hf_config: str | None = None, device: str = "cpu",
                  batch_size: int = 32) -> None:
@@ -76,7 +116,9 @@ def make_scorer(config: FiltersConfig) -> ToxicityScorer:
         if not config.toxicity_checkpoint:
             raise ValueError("filters.toxicity_checkpoint: required when toxicity_backend is 'detoxify'")
         return DetoxifyScorer(config.toxicity_checkpoint, config.toxicity_hf_config)
-    return OfflineToxicityScorer()
+    if config.toxicity_backend == "offline":
+        return OfflineToxicityScorer()
+    return LinearToxicityScorer()
 
 
 def threshold_for(config: FiltersConfig, scorer: ToxicityScorer) -> float:

@@ -1,7 +1,42 @@
 import pytest
 
 from synth_pipeline.config import FiltersConfig
-from synth_pipeline.quality.toxicity import OfflineToxicityScorer, make_scorer, threshold_for
+from synth_pipeline.quality.toxicity import (
+    LinearToxicityScorer,
+    OfflineToxicityScorer,
+    make_scorer,
+    threshold_for,
+)
+from synth_pipeline.quality.toxicity_model import load
+
+# The examples, scored by the shipped model (no mocks).
+HARMFUL = [
+    "I will find where you live and hurt you",
+    "put a bullet in that journalist's head",
+    "hope your whole family dies in a fire",
+    "Immigrants are parasites who should be sent back",
+    "Women are too emotional to vote",
+    "You are a fucking idiot and a worthless piece of shit.",
+]
+BENIGN = [
+    "shoot a photo of the sunset",
+    "execute the script",
+    "Please summarise the main causes of the French Revolution.",
+]
+# Benign sentences the default backend still flags: kept as strict xfails so the gap stays visible
+# and the marker must go when a better model passes them.
+BENIGN_FLAGGED = [
+    pytest.param("kill the process with kill -9", id="kill-9"),
+    pytest.param("Dick Van Dyke starred in Mary Poppins", id="dick-van-dyke"),
+    pytest.param("My neighbour is gay", id="neutral-identity"),
+]
+
+
+@pytest.fixture(scope="module")
+def default_scorer():
+    scorer = make_scorer(FiltersConfig())
+    assert isinstance(scorer, LinearToxicityScorer)
+    return scorer
 
 
 def test_offline_scorer_separates_toxic_from_clean():
@@ -15,10 +50,38 @@ def test_offline_scorer_separates_toxic_from_clean():
     assert len(scorer.score([])) == 0
 
 
-def test_threshold_defaults_per_backend_and_config_wins():
-    scorer = make_scorer(FiltersConfig())
-    assert threshold_for(FiltersConfig(), scorer) == 0.5
-    assert threshold_for(FiltersConfig(toxicity_max=0.02), scorer) == 0.02
+@pytest.mark.parametrize("text", HARMFUL)
+def test_default_backend_catches_threats_hate_and_insults(default_scorer, text):
+    assert default_scorer.score([text])[0] > threshold_for(FiltersConfig(), default_scorer)
+
+
+@pytest.mark.parametrize("text", BENIGN)
+def test_default_backend_passes_benign_technical_text(default_scorer, text):
+    assert default_scorer.score([text])[0] <= threshold_for(FiltersConfig(), default_scorer)
+
+
+@pytest.mark.xfail(strict=True, reason="known false positive of the default backend (benchmarks/quality/results.md)")
+@pytest.mark.parametrize("text", BENIGN_FLAGGED)
+def test_default_backend_known_false_positives(default_scorer, text):
+    assert default_scorer.score([text])[0] <= threshold_for(FiltersConfig(), default_scorer)
+
+
+def test_profanity_score_is_mapped_onto_the_model_threshold(default_scorer):
+    alone = LinearToxicityScorer(with_profanity=False)
+    texts = ["You are a fucking idiot.", "Have a lovely day."]
+    both, own = default_scorer.score(texts), alone.score(texts)
+    assert (both >= own).all()
+    assert own[0] <= alone.default_threshold < both[0]  # the insult is caught only through profanity-check
+    assert default_scorer.score([]).shape == (0,)
+
+
+def test_threshold_defaults_per_backend_and_config_wins(default_scorer):
+    assert threshold_for(FiltersConfig(), default_scorer) == load().meta["threshold"]
+    offline = make_scorer(FiltersConfig(toxicity_backend="offline"))
+    assert isinstance(offline, OfflineToxicityScorer)
+    assert threshold_for(FiltersConfig(toxicity_backend="offline"), offline) == 0.5
+    assert threshold_for(FiltersConfig(toxicity_max=0.02), default_scorer) == 0.02
+    assert default_scorer.forkable and offline.forkable
 
 
 def test_detoxify_backend_needs_checkpoint():

@@ -1,0 +1,68 @@
+"""Train the shipped toxicity model (synth_pipeline/quality/toxicity_model/weights.npz).
+
+Deterministic: fixed data order, a seeded stratified 90/10 split, liblinear with a fixed seed.
+The 10 % split calibrates the row threshold (the score that maximises balanced accuracy there);
+the model is then fitted on the 90 %. Test sets (HateCheck, SBIC test, Jigsaw) are never read.
+Usage: python benchmarks/quality/train_toxicity.py   (from the repository root)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_curve
+from sklearn.model_selection import train_test_split
+
+sys.path.insert(0, str(Path(__file__).parent))
+from toxicity_data import data_hash, training_rows  # noqa: E402
+
+from synth_pipeline.quality.toxicity_model import CHAR, WORD, LinearToxicityModel, features  # noqa: E402
+
+PARAMS = {"C": 4.0, "class_weight": "balanced", "solver": "liblinear", "max_iter": 2000, "random_state": 0}
+SEED = 0
+# ToxiGen's sentences are the corpus with neutral mentions of identity groups ("my neighbour is
+# gay"); upweighted so that naming a group is not by itself evidence of hate.
+SOURCE_WEIGHTS = {"toxigen": 5.0}
+CALIBRATION_SHARE = 0.1
+
+
+def train() -> LinearToxicityModel:
+    rows = training_rows()
+    texts = [t for t, _, _ in rows]
+    labels = np.array([y for _, y, _ in rows])
+    fit_idx, cal_idx = train_test_split(np.arange(len(rows)), test_size=CALIBRATION_SHARE,
+                                        random_state=SEED, stratify=labels)
+    weights = np.array([SOURCE_WEIGHTS.get(rows[i][2], 1.0) for i in fit_idx])
+    clf = LogisticRegression(**PARAMS).fit(features([texts[i] for i in fit_idx]), labels[fit_idx],
+                                           sample_weight=weights)
+    model = LinearToxicityModel(clf.coef_.ravel(), float(clf.intercept_[0]), {})
+    cal_scores = model.predict_proba([texts[i] for i in cal_idx])
+    fpr, tpr, thresholds = roc_curve(labels[cal_idx], cal_scores)
+    best = int(np.argmax(tpr - fpr))
+    threshold = round(float(thresholds[best]), 4)
+    pred = cal_scores >= threshold
+    cal_y = labels[cal_idx].astype(bool)
+    sources: dict[str, int] = {}
+    for _, _, source in rows:
+        sources[source] = sources.get(source, 0) + 1
+    model.meta = {
+        "data_sha256": data_hash(rows), "rows": len(rows), "harmful_rows": int(labels.sum()),
+        "rows_by_source": sources, "params": PARAMS, "source_weights": SOURCE_WEIGHTS, "seed": SEED,
+        "calibration_share": CALIBRATION_SHARE,
+        "word_features": {k: list(v) if isinstance(v, tuple) else v for k, v in WORD.items()},
+        "char_features": {k: list(v) if isinstance(v, tuple) else v for k, v in CHAR.items()},
+        "threshold": threshold,
+        "calibration": {"rows": len(cal_idx), "accuracy": round(float((pred == cal_y).mean()), 4),
+                        "recall": round(float(pred[cal_y].mean()), 4),
+                        "false_positive_rate": round(float(pred[~cal_y].mean()), 4)},
+    }
+    return model
+
+
+if __name__ == "__main__":
+    trained = train()
+    trained.save()
+    print(trained.meta)

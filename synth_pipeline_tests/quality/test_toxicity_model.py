@@ -1,0 +1,64 @@
+"""The shipped weights match what benchmarks/quality/train_toxicity.py records: same training data
+(hash of every text and label), same parameters, same features."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from synth_pipeline.quality.toxicity_model import CHAR, WORD, features, load
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "quality"
+
+
+@pytest.fixture(scope="module")
+def training():
+    sys.path.insert(0, str(BENCH))
+    try:
+        import toxicity_data
+        import train_toxicity
+    finally:
+        sys.path.remove(str(BENCH))
+    return toxicity_data, train_toxicity
+
+
+def test_shipped_weights_record_the_training_data_and_params(training):
+    toxicity_data, train_toxicity = training
+    meta = load().meta
+    rows = toxicity_data.training_rows()
+    assert meta["data_sha256"] == toxicity_data.data_hash(rows)
+    assert meta["rows"] == len(rows) and meta["harmful_rows"] == sum(y for _, y, _ in rows)
+    assert meta["params"] == train_toxicity.PARAMS and meta["seed"] == train_toxicity.SEED
+    assert meta["source_weights"] == train_toxicity.SOURCE_WEIGHTS
+    assert meta["word_features"]["n_features"] == WORD["n_features"]
+    assert meta["char_features"]["ngram_range"] == list(CHAR["ngram_range"])
+    assert 0.0 < meta["threshold"] < 1.0
+
+
+def test_no_test_set_text_is_trained_on(training):
+    toxicity_data, _ = training
+    trained = {t for t, _, _ in toxicity_data.training_rows()}
+    assert not trained & {r["test_case"].strip() for r in toxicity_data.hatecheck()}
+    assert not trained & {t.strip() for t in toxicity_data.jigsaw_toxic()}
+    assert not trained & {t.strip() for t, _ in toxicity_data.sbic_test()}
+
+
+def test_weights_fit_the_features_and_scores_are_probabilities():
+    model = load()
+    assert model.coef.shape == (WORD["n_features"] + CHAR["n_features"],)
+    x = features(["one text", ""])
+    assert x.shape == (2, model.coef.shape[0])
+    assert np.linalg.norm(x[0].toarray()) == pytest.approx(np.sqrt(2), rel=1e-5)  # two L2-normed blocks
+    scores = model.predict_proba(["Have a lovely day.", "I will hurt every one of you"])
+    assert ((scores > 0) & (scores < 1)).all()
+    assert len(model.predict_proba([])) == 0
+
+
+@pytest.mark.slow
+def test_training_script_reproduces_the_shipped_weights(training):
+    _, train_toxicity = training
+    shipped, rebuilt = load(), train_toxicity.train()
+    assert rebuilt.meta == shipped.meta
+    np.testing.assert_array_equal(rebuilt.coef, shipped.coef)
+    assert rebuilt.intercept == pytest.approx(shipped.intercept, abs=1e-6)  # stored as float32
