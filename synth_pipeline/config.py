@@ -212,7 +212,7 @@ class FiltersConfig(_Strict):
         r"(?is)^(?!.*\b(?:titles?|headlines?|slogans?|taglines?|names?|one[- ]word|single word|two[- ]words?"
         r"|three[- ]words?|yes or no|true or false)\b)"
         r"(?:.*(?:^|[.!?:]\s+|\n))?(?:please\s+|can you\s+|could you\s+)?"
-        r"(?:write|compose|draft|explain|describe|discuss|elaborate|summari[sz]e|why|how (?:do|does|did|can|could"
+        r"(?:write|compose|draft|explain|describe|discuss|elaborate|summari[sz]e|why|how (?:do|does|can|could"
         r"|should|would|to))\b",
         description="regex over the instruction: a row whose task type is not in min_output_words and whose "
         "instruction matches asks for prose, so its response needs prose_min_output_words",
@@ -222,6 +222,11 @@ class FiltersConfig(_Strict):
     languages: list[str] = Field(default_factory=lambda: ["en"])
     language_min_chars: int = Field(
         20, ge=0, description="rows with fewer letters are not language-checked (too short to tell)"
+    )
+    language_min_prob: float = Field(
+        0.05, ge=0.0, le=1.0, description="a row whose likeliest language is not listed is kept while the listed "
+        "languages together still have this probability (lists of names read as neighbours of English); "
+        "1.0 = reject any other likeliest language"
     )
     toxicity_backend: Literal["offline", "detoxify"] = "offline"
     toxicity_checkpoint: str | None = Field(None, description="Detoxify checkpoint file (detoxify backend)")

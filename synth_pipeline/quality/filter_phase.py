@@ -120,7 +120,7 @@ def run_filters(table: pa.Table | Rows, config: PipelineConfig, seeds: pa.Table 
     if fc.gopher_quality:
         text_filters.append(QualityFilter())
     if fc.languages:
-        text_filters.append(LanguageFilter(fc.languages, fc.language_min_chars))
+        text_filters.append(LanguageFilter(fc.languages, fc.language_min_chars, fc.language_min_prob))
     scorer = make_scorer(fc)
     tox = _ToxicityStats(scorer.name, threshold_for(fc, scorer))
     # every model is loaded above, before the pool forks (lazily, at the first big batch)

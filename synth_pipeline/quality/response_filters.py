@@ -10,12 +10,12 @@ turn), and the minimum length depends on what the task asks for. Reasons use the
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from ftfy import fix_text
+from ftfy import fix_encoding
 from ftfy.badness import badness
 
 from synth_pipeline.config import FiltersConfig
@@ -49,7 +49,9 @@ class RepeatedTokenFilter:
 
 
 class RepeatedSentenceFilter:
-    """One sentence or line said again and again; short ones ("Yes.", "}") are not counted."""
+    """One sentence or line said again and again, anywhere in the response, or a phrase of
+    `min_words`+ words looping back to back without punctuation. Short ones ("Yes.", "}") are
+    not counted: lists and code repeat those legitimately."""
 
     def __init__(self, max_repeats: int = 2, min_words: int = 4) -> None:
         self.max_repeats, self.min_words = max_repeats, min_words
@@ -60,12 +62,37 @@ class RepeatedSentenceFilter:
             tokens = words(sentence.lower())
             if len(tokens) >= self.min_words:
                 counts[" ".join(tokens)] += 1
-        if not counts:
-            return True
-        sentence, n = counts.most_common(1)[0]
+        sentence, n = counts.most_common(1)[0] if counts else ("", 0)
+        if n <= self.max_repeats:
+            n, sentence = _back_to_back(words(text.lower()), self.min_words, self.max_repeats)
         if n > self.max_repeats:
             return _drop("quality_repeated_sentence", n, self.max_repeats, sentence[:120])
         return True
+
+
+def _back_to_back(tokens: list[str], min_unit: int, max_repeats: int) -> tuple[int, str]:
+    """Longest back-to-back repeat of a unit of `min_unit`+ words, stopping at the first one over
+    `max_repeats`. A unit repeated r times holds its first `min_unit`-gram r times at a fixed
+    stride, so only grams seen more than `max_repeats` times are followed up: linear on clean text."""
+    where: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    for i in range(len(tokens) - min_unit + 1):
+        where[tuple(tokens[i : i + min_unit])].append(i)
+    best, unit = 1, ""
+    for starts in where.values():
+        if len(starts) <= max_repeats:
+            continue
+        for a, b in zip(starts, starts[1:], strict=False):
+            k = b - a
+            if k < min_unit:
+                continue
+            r = 1
+            while tokens[a + r * k : a + (r + 1) * k] == tokens[a : a + k]:
+                r += 1
+            if r > best:
+                best, unit = r, " ".join(tokens[a : a + k])
+                if best > max_repeats:
+                    return best, unit
+    return best, unit
 
 
 class MojibakeFilter:
@@ -77,7 +104,8 @@ class MojibakeFilter:
     def filter(self, text: str) -> Verdict:
         score = badness(text)
         if score > self.max_badness:
-            return _drop("quality_mojibake", score, self.max_badness, f"ftfy would fix it to: {fix_text(text)[:120]}")
+            fixed = fix_encoding(text)[:120]
+            return _drop("quality_mojibake", score, self.max_badness, f"ftfy would fix it to: {fixed}")
         return True
 
 

@@ -240,3 +240,26 @@ def test_parallel_worker_error_is_raised_and_pool_stopped(monkeypatch):
     with pytest.raises(RuntimeError, match="checker exploded"):
         run_filters(_every_filter_table(), _config(workers=2, pii_entities=[]), batch_rows=25)
     assert not [p for p in multiprocessing.active_children() if p.name.startswith("filter-worker")]
+
+
+def test_response_rules_in_the_phase_and_the_row_scope_switch():
+    rewrite = ("The committee met on Tuesday to review the proposal for a new public library. Members "
+               "discussed the budget, the location near the river and the opening hours, and agreed to "
+               "collect feedback from residents before the final vote next month.")
+    rows = [
+        {"id": "echo", "instruction": "Fix the punctuation of this text.", "input": rewrite, "output": rewrite},
+        {"id": "empty", "instruction": "Explain how tides work.", "input": "", "output": "  \n"},
+        {"id": "short", "instruction": "Write a paragraph about autumn in the city.", "input": "", "output": "Leaves."},
+        {"id": "garbled", "instruction": "Name a French dish.", "input": "",
+         "output": "Crêpe Suzette, a café classic".encode().decode("cp1252")},
+    ]
+    table = to_table(rows, RecordKind.INSTRUCTION)
+    out = run_filters(table, _config(pii_entities=[]))
+    assert out.kept.column("id").to_pylist() == ["echo"]
+    rejected = {r["id"]: r for r in out.rejected.read().to_pylist()}
+    assert {i: r["rule"] for i, r in rejected.items()} == {
+        "empty": "quality_empty_output", "short": "quality_output_too_short", "garbled": "quality_mojibake"}
+    assert json.loads(rejected["short"]["value"]) == 1 and json.loads(rejected["short"]["threshold"]) == 4
+    # the web-text behaviour: Gopher over the joined row rejects the echoing rewrite
+    joined = run_filters(table, _config(pii_entities=[], repetition_scope="row", max_repetition=0.15))
+    assert "echo" in joined.rejected.column("id").to_pylist()
