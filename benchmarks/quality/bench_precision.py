@@ -5,8 +5,8 @@ Usage: python benchmarks/quality/bench_precision.py [calibration|heldout|all] [-
 Runs the whole default filter set of the `filtered` phase (`run_filters` with the default
 `FiltersConfig`) with PII off: PII is measured in bench_pii.py. Toxicity, language,
 length, dedup and every text rule are on. Novelty needs seeds, which an import has none of.
-`--before` runs the earlier defaults instead: Gopher's web-text thresholds over the joined row,
-none of the quality_ rules.
+`--before` runs the earlier filter set instead: Gopher's web-text thresholds over the joined row,
+the language filter's top-1 rule, none of the response checks.
 
 Clean rows: instruction_corpus.py (Dolly, Self-Instruct seeds, GSM8K, HumanEval). Defects are
 planted into copies of the clean rows of the same split (fixed seed), one kind per copy.
@@ -25,6 +25,7 @@ import ftfy.bad_codecs  # noqa: F401 - registers the sloppy-windows-1252 codec
 import instruction_corpus
 
 from synth_pipeline.config import FiltersConfig, PipelineConfig
+from synth_pipeline.quality import filter_phase
 from synth_pipeline.quality.filter_phase import run_filters
 from synth_pipeline.quality.text import words
 from synth_pipeline.records import RecordKind, to_table
@@ -36,8 +37,19 @@ BEFORE = {
     "repetition_scope": "row", "max_repetition": 0.15, "max_dup_line_frac": 0.3, "max_dup_line_char_frac": 0.2,
     "top_ngram_max": {2: 0.2, 3: 0.18, 4: 0.16}, "dup_ngram_max": {6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10},
     "max_token_run": None, "max_sentence_repeats": None, "mojibake_max_badness": None, "min_output_words": {},
-    "prose_instruction_pattern": "",
+    "prose_instruction_pattern": "", "language_min_prob": 1.0,
 }
+
+
+class _NoResponseChecks:
+    """The earlier phase had no response checks at all (not even for an empty output)."""
+
+    @classmethod
+    def from_config(cls, kind: RecordKind, config: FiltersConfig) -> _NoResponseChecks:
+        return cls()
+
+    def filter(self, row: dict[str, Any]) -> bool:
+        return True
 
 
 def _config(before: bool) -> PipelineConfig:
@@ -107,6 +119,8 @@ def _pct(k: int, n: int) -> str:
 def main() -> None:
     split = next((a for a in sys.argv[1:] if not a.startswith("--")), "heldout")
     before = "--before" in sys.argv
+    if before:
+        filter_phase.ResponseChecks = _NoResponseChecks  # type: ignore[misc,assignment]
     config = _config(before)
     clean = instruction_corpus.load(split)
     rejected = _run(clean, config)

@@ -25,6 +25,7 @@ from synth_pipeline.records import TEXT_FIELDS, RecordKind
 
 # a sentence ends at . ! ? followed by space, or at a line break
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+_HAS_WORD = re.compile(r"\w")
 
 
 class RepeatedTokenFilter:
@@ -134,7 +135,8 @@ class OutputLengthFilter:
         if not text.strip():
             return _drop("quality_empty_output", 0, 1)
         need, why = self.minimum(task_type, instruction)
-        n = len(words(text))
+        # words as a reader counts them: "Twenty-One" and "1/2" are one each
+        n = sum(1 for token in text.split() if _HAS_WORD.search(token))
         if n < need:
             return _drop("quality_output_too_short", n, need, why)
         return True
@@ -163,7 +165,11 @@ class ResponseChecks:
 
     def filter(self, row: Mapping[str, Any]) -> Verdict:
         task_type = (row.get("metadata") or {}).get("task_type")
-        instruction = prompt_text(row, self.kind)
+        # the task's wording only: an input passage that mentions "names" does not make it a naming task
+        if self.kind is RecordKind.INSTRUCTION:
+            instruction = row.get("instruction") or ""
+        else:
+            instruction = prompt_text(row, self.kind)
         for field, text in response_texts(row, self.kind):
             result = self.length.filter(text, task_type, instruction)
             for filt in self.text_filters:

@@ -78,6 +78,9 @@ def test_output_length_depends_on_task():
     # the wording asks for a short answer
     assert f.filter("Harbour Lights", None, "Write a title for this article.") is True
     assert f.filter("Eleven", None, "How many players are on a football team?") is True
+    # words as a reader counts them: "1 1/2 cups" is three, "Twenty-One" one
+    ok, reason = f.filter("1 1/2 cups", None, "How do you make a brisket rub?")
+    assert not ok and reason.value == 3
 
 
 def test_response_checks_judge_what_the_model_wrote():
@@ -92,6 +95,11 @@ def test_response_checks_judge_what_the_model_wrote():
     garbled = {**rewrite, "input": "The café’s menu".encode().decode("cp1252")}
     ok, reason = checks.filter(garbled)
     assert not ok and reason.rule == "quality_mojibake" and reason.detail.startswith("input: ")
+    # the wording is the instruction's: names in the input passage do not make it a naming task
+    summary = {"instruction": "Summarize the passage.", "input": "The names of the ships were Ark and Dove.",
+               "output": "Two ships."}
+    ok, reason = checks.filter(summary)
+    assert not ok and reason.rule == "quality_output_too_short" and reason.detail == "output: prose instruction"
     typed = {"instruction": "Tell me about the city.", "input": "", "output": "Big.",
              "metadata": {"task_type": "creative_writing"}}
     ok, reason = checks.filter(typed)
