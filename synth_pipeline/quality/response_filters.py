@@ -37,6 +37,8 @@ class RepeatedTokenFilter:
 
     def filter(self, text: str) -> Verdict:
         tokens = words(text.lower())
+        if not tokens or Counter(tokens).most_common(1)[0][1] <= self.max_run:
+            return True  # a loop of any unit repeats each of its words more often than that
         best, unit = 1, ""
         for k in range(1, self.max_unit + 1):
             streak = 0  # tokens equal to the token k places back, in a row
@@ -58,6 +60,10 @@ class RepeatedSentenceFilter:
         self.max_repeats, self.min_words = max_repeats, min_words
 
     def filter(self, text: str) -> Verdict:
+        tokens = words(text.lower())
+        grams = Counter(zip(*(tokens[i:] for i in range(self.min_words)), strict=False))
+        if not grams or grams.most_common(1)[0][1] <= self.max_repeats:
+            return True  # a repeated sentence or unit repeats its first words as often
         counts: Counter[str] = Counter()
         for sentence in _SENTENCE_END.split(text):
             tokens = words(sentence.lower())
@@ -65,7 +71,7 @@ class RepeatedSentenceFilter:
                 counts[" ".join(tokens)] += 1
         sentence, n = counts.most_common(1)[0] if counts else ("", 0)
         if n <= self.max_repeats:
-            n, sentence = _back_to_back(words(text.lower()), self.min_words, self.max_repeats)
+            n, sentence = _back_to_back(tokens, self.min_words, self.max_repeats)
         if n > self.max_repeats:
             return _drop("quality_repeated_sentence", n, self.max_repeats, sentence[:120])
         return True
@@ -103,6 +109,8 @@ class MojibakeFilter:
         self.max_badness = max_badness
 
     def filter(self, text: str) -> Verdict:
+        if text.isascii():
+            return True  # mojibake is made of non-ASCII characters
         score = badness(text)
         if score > self.max_badness:
             fixed = fix_encoding(text)[:120]
