@@ -177,7 +177,8 @@ def _every_filter_table(n: int = 90):
             case 4:
                 output = " ".join(["buy now"] * (30 + i % 5))  # quality_repeated_token
             case 7:
-                output = " ".join(["order the big spring sale"] * (12 + i % 5))  # gopher repetition (50+ words)
+                # gopher repetition (50+ words): a phrase over and over, but no loop nor repeated sentence
+                output = " ".join(f"order the big spring sale {j}" for j in range(12 + i % 5))
             case 5:
                 instruction, output = f"{GERMAN} ({i})", GERMAN_ANSWER
             case 6:
