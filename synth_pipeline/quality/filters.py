@@ -1,8 +1,9 @@
 """Row filters in the datatrove style: one small class per rule, `filter(x)` says keep or why not.
 
 `filter` returns True to keep, or ``(False, Reason)``; a Reason carries the snake_case rule
-(family prefix: ``length_``, ``gopher_``, ``language_``, ``format_``), the measured value and
-the threshold, which is what a rejected-table row needs.
+(family prefix: ``length_``, ``gopher_``, ``language_``, ``format_``; ``quality_`` for the
+response checks in response_filters.py), the measured value and the threshold, which is what a
+rejected-table row needs.
 """
 
 from __future__ import annotations
