@@ -6,6 +6,7 @@ Loading keeps YAML line numbers so a bad key fails before any work with
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -159,27 +160,71 @@ class FiltersConfig(_Strict):
 
     min_words: int = Field(1, ge=0, description="minimum word tokens per row (all text fields)")
     max_words: int = Field(2048, gt=0, description="maximum word tokens per row (all text fields)")
+    repetition_scope: Literal["response", "row"] = Field(
+        "response", description="where the Gopher repetition rules look: 'response' = each field the model "
+        "wrote (output, chosen, each assistant turn), so a rewrite may echo its input; 'row' = all text joined "
+        "(web-text behaviour)"
+    )
+    # Gopher's web-text values (Rae et al. 2021) reject clean instruction outputs (worked maths, code,
+    # lists); the defaults below are calibrated on public human-written instruction data
+    # (benchmarks/quality/results.md) and still catch a looping output.
     max_repetition: float = Field(
-        0.15, ge=0.0, le=1.0, description="max share of characters in duplicated word 5-grams (Gopher)"
+        0.85, ge=0.0, le=1.0, description="max share of characters in duplicated word 5-grams (Gopher)"
     )
     repetition_min_words: int = Field(
-        50, ge=0, description="rows with fewer words skip the n-gram repetition checks (Gopher's document "
+        50, ge=0, description="texts with fewer words skip the n-gram repetition checks (Gopher's document "
         "minimum); repeated-line checks still apply"
     )
-    max_dup_line_frac: float = Field(0.3, ge=0.0, le=1.0, description="max share of duplicated lines")
-    max_dup_line_char_frac: float = Field(0.2, ge=0.0, le=1.0, description="chars in duplicated lines")
+    max_dup_line_frac: float = Field(0.5, ge=0.0, le=1.0, description="max share of duplicated lines")
+    max_dup_line_char_frac: float = Field(0.4, ge=0.0, le=1.0, description="chars in duplicated lines")
     top_ngram_max: dict[int, float] = Field(
-        default_factory=lambda: {2: 0.2, 3: 0.18, 4: 0.16},
+        default_factory=lambda: {2: 0.65, 3: 0.5, 4: 0.55},
         description="n -> max share of characters in the most frequent word n-gram (Gopher)",
     )
     dup_ngram_max: dict[int, float] = Field(
-        default_factory=lambda: {6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10},
+        default_factory=lambda: {6: 0.8, 7: 0.7, 8: 0.7, 9: 0.65, 10: 0.65},
         description="n -> max share of characters in duplicated word n-grams; n=5 is max_repetition",
     )
+    max_token_run: int | None = Field(
+        7, ge=1, description="max times one word may repeat back to back in a response "
+        "(quality_repeated_token); unset = off"
+    )
+    max_sentence_repeats: int | None = Field(
+        2, ge=1, description="max times one sentence (of sentence_min_words+ words) may occur in a response "
+        "(quality_repeated_sentence); unset = off"
+    )
+    sentence_min_words: int = Field(4, ge=1, description="shorter sentences and lines are not counted as repeats")
+    mojibake_max_badness: int | None = Field(
+        0, ge=0, description="max ftfy badness (count of mojibake-like sequences) in any text field "
+        "(quality_mojibake); unset = off"
+    )
+    min_output_words: dict[str, int] = Field(
+        default_factory=lambda: {
+            "classification": 1, "closed_qa": 1, "information_extraction": 1, "extraction": 1,
+            "creative_writing": 4, "summarization": 4,
+        },
+        description="metadata.task_type -> min words of each response (quality_output_too_short); a type not "
+        "listed is judged by its wording (prose_instruction_pattern)",
+    )
+    prose_instruction_pattern: str = Field(
+        r"(?is)^(?!.*\b(?:titles?|headlines?|slogans?|taglines?|names?|one[- ]word|single word|two[- ]words?"
+        r"|three[- ]words?|yes or no|true or false)\b)"
+        r"(?:.*(?:^|[.!?:]\s+|\n))?(?:please\s+|can you\s+|could you\s+)?"
+        r"(?:write|compose|draft|explain|describe|discuss|elaborate|summari[sz]e|why|how (?:do|does|can|could"
+        r"|should|would|to))\b",
+        description="regex over the instruction: a row whose task type is not in min_output_words and whose "
+        "instruction matches asks for prose, so its response needs prose_min_output_words",
+    )
+    prose_min_output_words: int = Field(4, ge=1, description="min words of a response to a prose task")
     gopher_quality: bool = Field(False, description="also apply Gopher's quality heuristics (web text)")
     languages: list[str] = Field(default_factory=lambda: ["en"])
     language_min_chars: int = Field(
         20, ge=0, description="rows with fewer letters are not language-checked (too short to tell)"
+    )
+    language_min_prob: float = Field(
+        0.05, ge=0.0, le=1.0, description="a row whose likeliest language is not listed is kept while the listed "
+        "languages together still have this probability (lists of names read as neighbours of English); "
+        "1.0 = reject any other likeliest language"
     )
     toxicity_backend: Literal["linear", "offline", "detoxify"] = Field(
         "linear",
@@ -228,6 +273,15 @@ class FiltersConfig(_Strict):
     novelty_max_rouge_l: float = Field(
         0.7, gt=0.0, le=1.0, description="reject rows whose prompt has ROUGE-L F >= this vs a seed"
     )
+
+    @field_validator("prose_instruction_pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
 
 
 class GatesConfig(_Strict):

@@ -1,5 +1,8 @@
 """Length + Gopher repetition + Gopher quality filters: ours vs datatrove 0.10.1, one process.
 
+Also times the pipeline's default per-row text rules of today (length + response checks) on the
+same texts, for the record: that is different work from datatrove's, so it is no like-for-like ratio.
+
 Usage: python benchmarks/quality/bench_filters.py [N] [DATATROVE_PYTHON]
 DATATROVE_PYTHON is a Python with `datatrove==0.10.1 "xxhash<4" spacy` installed
 (its own venv: datatrove's dependencies clash with ours). Prints one JSON line.
@@ -15,7 +18,10 @@ import time
 
 from corpus import load_texts
 
+from synth_pipeline.config import FiltersConfig
 from synth_pipeline.quality.filters import LengthFilter, QualityFilter, RepetitionFilter
+from synth_pipeline.quality.response_filters import ResponseChecks
+from synth_pipeline.records import RecordKind
 
 DATATROVE_SCRIPT = r"""
 import json, sys, time
@@ -42,11 +48,24 @@ def run_ours(texts: list[str]) -> dict:
     return {"seconds": time.perf_counter() - t0, "kept": kept}
 
 
+def run_response_checks(texts: list[str]) -> dict:
+    """The pipeline's default per-row text rules now: length over the row, the response checks
+    (empty/short, repeated token and sentence, Gopher per field, mojibake) with each text as the output."""
+    config = FiltersConfig()
+    length = LengthFilter(config.min_words, config.max_words)
+    checks = ResponseChecks.from_config(RecordKind.INSTRUCTION, config)
+    rows = [{"instruction": "Answer the question.", "input": "", "output": t} for t in texts]
+    t0 = time.perf_counter()
+    kept = sum(checks.filter(r) is True and length.filter(r["output"]) is True for r in rows)
+    return {"seconds": time.perf_counter() - t0, "kept": kept}
+
+
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
     dt_python = sys.argv[2] if len(sys.argv) > 2 else "/tmp/dtvenv/bin/python"
     texts = load_texts(n)
     ours = run_ours(texts)
+    response = run_response_checks(texts)
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as fh:
         fh.writelines(json.dumps(t) + "\n" for t in texts)
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as script:
@@ -59,6 +78,9 @@ def main() -> None:
         "ours_rows_per_s": round(rows / ours["seconds"], 1), "ours_kept": ours["kept"],
         "datatrove_rows_per_s": round(rows / theirs["seconds"], 1), "datatrove_kept": theirs["kept"],
         "speedup": round(theirs["seconds"] / ours["seconds"], 2),
+        "ours_response_checks_rows_per_s": round(rows / response["seconds"], 1),
+        "ours_response_checks_kept": response["kept"],
+        "response_checks_vs_datatrove": round(theirs["seconds"] / response["seconds"], 2),
     }))
 
 

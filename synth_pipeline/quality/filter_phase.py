@@ -1,9 +1,10 @@
 """The `filtered` phase: every auto-filter over one table, one PhaseOutput, in bounded memory.
 
-Order (cheap and certain first, so expensive steps see fewer rows): format, length,
-repetition, [Gopher quality], language, toxicity, PII (reject or redact), exact dedup,
-near dedup, novelty vs seeds. A row is rejected by the first rule it fails, with the
-measured value and threshold; kept + rejected = rows in.
+Order (cheap and certain first, so expensive steps see fewer rows): format, the response
+checks (empty or too short for the task, repeated token / sentence, Gopher repetition per
+response field, mojibake: response_filters.py), length, [Gopher quality], language, toxicity,
+PII (reject or redact), exact dedup, near dedup, novelty vs seeds. A row is rejected by the
+first rule it fails, with the measured value and threshold; kept + rejected = rows in.
 
 A version can hold millions of rows, so the table is read in record batches and only one
 batch is ever Python dicts. Pass 1 applies the per-row filters, toxicity and PII to each
@@ -51,6 +52,7 @@ from synth_pipeline.quality.filters import (
 from synth_pipeline.quality.metrics import DiversityAccumulator
 from synth_pipeline.quality.novelty import NoveltyChecker
 from synth_pipeline.quality.pii import PiiScanner, apply_pii_policy
+from synth_pipeline.quality.response_filters import ResponseChecks
 from synth_pipeline.quality.row_checks import ParallelChecks, RowChecks, toxicity_verdicts
 from synth_pipeline.quality.text import prompt_text, row_text
 from synth_pipeline.quality.toxicity import make_scorer, threshold_for
@@ -112,17 +114,19 @@ def run_filters(table: pa.Table | Rows, config: PipelineConfig, seeds: pa.Table 
     scanner = pii_scanner if pii_scanner is not None else PiiScanner.from_config(fc)
     redacting = fc.pii_policy == "redact"
     fmt = FormatFilter(kind)
-    text_filters = [LengthFilter(fc.min_words, fc.max_words), RepetitionFilter.from_config(fc)]
+    text_filters: list = [LengthFilter(fc.min_words, fc.max_words)]
+    if fc.repetition_scope == "row":
+        text_filters.append(RepetitionFilter.from_config(fc))
     if fc.gopher_quality:
         text_filters.append(QualityFilter())
     if fc.languages:
-        text_filters.append(LanguageFilter(fc.languages, fc.language_min_chars))
+        text_filters.append(LanguageFilter(fc.languages, fc.language_min_chars, fc.language_min_prob))
     scorer = make_scorer(fc)
     tox = _ToxicityStats(scorer.name, threshold_for(fc, scorer))
     # every model is loaded above, before the pool forks (lazily, at the first big batch)
     forkable = scorer.forkable  # torch (Detoxify) is scored here, unforked
-    pass1 = ParallelChecks(RowChecks(kind, fmt, text_filters, scorer if forkable else None, tox.threshold),
-                           fc.workers)
+    pass1 = ParallelChecks(RowChecks(kind, fmt, text_filters, scorer if forkable else None, tox.threshold,
+                                     ResponseChecks.from_config(kind, fc)), fc.workers)
     by_entity: Counter = Counter()
     rows_with_pii = redacted_rows = 0
     rules: Counter = Counter()

@@ -1,8 +1,9 @@
 """Row filters in the datatrove style: one small class per rule, `filter(x)` says keep or why not.
 
 `filter` returns True to keep, or ``(False, Reason)``; a Reason carries the snake_case rule
-(family prefix: ``length_``, ``gopher_``, ``language_``, ``format_``), the measured value and
-the threshold, which is what a rejected-table row needs.
+(family prefix: ``length_``, ``gopher_``, ``language_``, ``format_``; ``quality_`` for the
+response checks in response_filters.py), the measured value and the threshold, which is what a
+rejected-table row needs.
 """
 
 from __future__ import annotations
@@ -189,13 +190,19 @@ class QualityFilter:
 
 
 class LanguageFilter:
-    """Offline language ID with py3langid (ships its model); short rows are not judged."""
+    """Offline language ID with py3langid (ships its model); short rows are not judged.
 
-    def __init__(self, languages: list[str], min_chars: int = 20) -> None:
+    Lists of names, Latin species and short answers often come out as a neighbour of English
+    (Nigerian Pidgin, Latin, Welsh) with a low top probability, so a row is rejected only when
+    the allowed languages together are less likely than `min_prob` (1.0: any other top language).
+    """
+
+    def __init__(self, languages: list[str], min_chars: int = 20, min_prob: float = 1.0) -> None:
         from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
         self.languages = set(languages)
         self.min_chars = min_chars
+        self.min_prob = min_prob
         self._identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
     def detect(self, text: str) -> tuple[str, float]:
@@ -206,9 +213,15 @@ class LanguageFilter:
         if not self.languages or sum(c.isalpha() for c in text) < self.min_chars:
             return True
         lang, prob = self.detect(text)
-        if lang not in self.languages:
-            return _drop("language_mismatch", lang, sorted(self.languages), f"p={prob:.3f}")
-        return True
+        if lang in self.languages:
+            return True
+        allowed = 0.0
+        if self.min_prob < 1.0:
+            allowed = sum(p for code, p in self._identifier.rank(text) if code in self.languages)
+            if allowed >= self.min_prob:
+                return True
+        return _drop("language_mismatch", lang, sorted(self.languages),
+                     f"p={prob:.3f}, p(allowed)={float(allowed):.4f}")
 
 
 class FormatFilter:

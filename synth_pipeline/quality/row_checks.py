@@ -43,9 +43,11 @@ def toxicity_verdicts(scorer: ToxicityScorer, threshold: float, texts: list[str]
 
 @dataclass
 class RowChecks:
-    """Pass 1's per-row checks: format, the text filters, then toxicity of the rows left.
+    """Pass 1's per-row checks: format, the response checks, the text filters over the joined row,
+    then toxicity of the rows left.
 
     `scorer` None: toxicity is left to the caller (scorers that must not run in a fork: Detoxify/torch).
+    `response`: checks of what the model wrote (`response_filters.ResponseChecks`), given the row.
     """
 
     kind: Any
@@ -53,12 +55,15 @@ class RowChecks:
     text_filters: list[Any]
     scorer: ToxicityScorer | None
     threshold: float
+    response: Any = None
 
     def run(self, rows: list[dict[str, Any]], texts: list[str]) -> tuple[list[Reason | None], np.ndarray | None]:
         """A verdict per row, and the toxicity scores of the rows that reached the scorer (in order)."""
         verdict: list[Reason | None] = [None] * len(rows)
         for i, row in enumerate(rows):
             result = self.fmt.filter(row)
+            if result is True and self.response is not None:
+                result = self.response.filter(row)
             for filt in self.text_filters:
                 if result is not True:
                     break

@@ -78,6 +78,17 @@ def prompt_text(row: Mapping[str, Any], kind: RecordKind) -> str:
     return ""
 
 
+def response_texts(row: Mapping[str, Any], kind: RecordKind) -> list[tuple[str, str]]:
+    """What the model wrote, per field: (field, text) of the output, the chosen answer, or each
+    assistant turn. Repetition and degeneracy are judged here, not on the instruction echoed back."""
+    if kind is RecordKind.INSTRUCTION:
+        return [("output", row.get("output") or "")]
+    if kind is RecordKind.PREFERENCE:
+        return [("chosen", row.get("chosen") or "")]
+    return [(f"messages[{i}]", (m or {}).get("content") or "") for i, m in enumerate(row.get("messages") or [])
+            if m and m.get("role") == "assistant"]
+
+
 def iter_rows(table: pa.Table, batch_size: int = 4096) -> Iterator[dict[str, Any]]:
     """Rows as dicts, converted batch by batch so a large table is never all Python at once."""
     for batch in table.to_batches(max_chunksize=batch_size):

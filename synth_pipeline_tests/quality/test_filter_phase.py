@@ -21,6 +21,7 @@ GERMAN = "Erkläre bitte ausführlich, wie die Photosynthese in den Zellen der P
 GERMAN_ANSWER = "Die Pflanze nimmt Licht auf und wandelt es mit Wasser und Kohlendioxid in Zucker um."
 TOXIC = "You are a fucking idiot and a worthless piece of shit."
 LOOP = " ".join(["buy now"] * 20)
+LOOP_TASK = "Write a slogan for the shop's summer sale."
 SEED = "Give three tips for staying healthy."
 
 
@@ -29,11 +30,11 @@ def _config(**filters):
 
 
 def _rows(kind: RecordKind):
-    prompts = [*CLEAN, CLEAN[0], PII, GERMAN, TOXIC, LOOP, SEED]
+    prompts = [*CLEAN, CLEAN[0], PII, GERMAN, TOXIC, LOOP_TASK, SEED]
     ids = ["a", "b", "c", "dup", "pii", "de", "tox", "loop", "seedcopy"]
     rows = []
     for i, p in zip(ids, prompts, strict=True):
-        answer = GERMAN_ANSWER if p == GERMAN else ANSWER
+        answer = GERMAN_ANSWER if p == GERMAN else LOOP if p == LOOP_TASK else ANSWER
         if kind is RecordKind.INSTRUCTION:
             rows.append({"id": i, "instruction": p, "input": "", "output": answer})
         elif kind is RecordKind.CHAT:
@@ -59,7 +60,7 @@ def test_mixed_table_reconciles_per_kind(kind):
     rules = dict(zip(out.rejected.column("id").to_pylist(), out.rejected.column("rule").to_pylist(),
                      strict=True))
     assert rules == {"dup": "dedup_exact", "pii": "pii_found", "de": "language_mismatch",
-                     "tox": "toxicity_score", "loop": "gopher_top_2_gram", "seedcopy": "novelty_rouge_l"}
+                     "tox": "toxicity_score", "loop": "quality_repeated_token", "seedcopy": "novelty_rouge_l"}
     dup = out.rejected.read().filter(pc.equal(out.rejected.column("id"), "dup")).to_pylist()[0]
     assert json.loads(dup["detail"]) == {"duplicate_of": "a"}
     assert json.loads(dup["record"])["id"] == "dup"
@@ -174,7 +175,10 @@ def _every_filter_table(n: int = 90):
             case 3:
                 output = " ".join(rng.choices(vocab, k=260))  # length_too_long (max_words=250)
             case 4:
-                output = " ".join(["buy now"] * (30 + i % 5))  # gopher repetition (50+ words)
+                output = " ".join(["buy now"] * (30 + i % 5))  # quality_repeated_token
+            case 7:
+                # gopher repetition (50+ words): a phrase over and over, but no loop nor repeated sentence
+                output = " ".join(f"order the big spring sale {j}" for j in range(12 + i % 5))
             case 5:
                 instruction, output = f"{GERMAN} ({i})", GERMAN_ANSWER
             case 6:
@@ -219,7 +223,7 @@ def test_parallel_checks_match_serial(monkeypatch, workers):
     assert len(pools) == 1 and pools[0].closed  # one pool for the phase, shut down at its end
     rules = serial.metrics["rejected_by_rule"]
     assert {"format_json_schema", "length_too_short", "length_too_long", "language_mismatch",
-            "toxicity_score"} <= set(rules)
+            "toxicity_score", "quality_repeated_token"} <= set(rules)
     assert any(r.startswith("gopher_") for r in rules)
     assert serial.metrics["toxicity"]["over_threshold"] == rules["toxicity_score"] == 10
 
@@ -237,3 +241,26 @@ def test_parallel_worker_error_is_raised_and_pool_stopped(monkeypatch):
     with pytest.raises(RuntimeError, match="checker exploded"):
         run_filters(_every_filter_table(), _config(workers=2, pii_entities=[]), batch_rows=25)
     assert not [p for p in multiprocessing.active_children() if p.name.startswith("filter-worker")]
+
+
+def test_response_rules_in_the_phase_and_the_row_scope_switch():
+    rewrite = ("The committee met on Tuesday to review the proposal for a new public library. Members "
+               "discussed the budget, the location near the river and the opening hours, and agreed to "
+               "collect feedback from residents before the final vote next month.")
+    rows = [
+        {"id": "echo", "instruction": "Fix the punctuation of this text.", "input": rewrite, "output": rewrite},
+        {"id": "empty", "instruction": "Explain how tides work.", "input": "", "output": "  \n"},
+        {"id": "short", "instruction": "Write a paragraph about autumn in the city.", "input": "", "output": "Leaves."},
+        {"id": "garbled", "instruction": "Name a French dish.", "input": "",
+         "output": "Crêpe Suzette, a café classic".encode().decode("cp1252")},
+    ]
+    table = to_table(rows, RecordKind.INSTRUCTION)
+    out = run_filters(table, _config(pii_entities=[]))
+    assert out.kept.column("id").to_pylist() == ["echo"]
+    rejected = {r["id"]: r for r in out.rejected.read().to_pylist()}
+    assert {i: r["rule"] for i, r in rejected.items()} == {
+        "empty": "quality_empty_output", "short": "quality_output_too_short", "garbled": "quality_mojibake"}
+    assert json.loads(rejected["short"]["value"]) == 1 and json.loads(rejected["short"]["threshold"]) == 4
+    # the web-text behaviour: Gopher over the joined row rejects the echoing rewrite
+    joined = run_filters(table, _config(pii_entities=[], repetition_scope="row", max_repetition=0.15))
+    assert "echo" in joined.rejected.column("id").to_pylist()

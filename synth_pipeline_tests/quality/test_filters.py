@@ -66,6 +66,19 @@ def test_language_filter_offline():
     assert f.filter("ok thanks") is True  # too short to judge
 
 
+def test_language_filter_keeps_lists_of_names_that_read_as_a_neighbour_language():
+    # a Dolly row (CC BY-SA 3.0): py3langid's top guess is Nigerian Pidgin, English is close behind
+    names = ("Name every month that has 30 days\n\nJanuary, March, April, May, June, July, August, September, "
+             "October, November, December")
+    strict = LanguageFilter(["en"], min_chars=20)  # min_prob 1.0: any other top language fails
+    ok, reason = strict.filter(names)
+    assert not ok and reason.value != "en"
+    assert LanguageFilter(["en"], min_chars=20, min_prob=0.05).filter(names) is True
+    ok, reason = LanguageFilter(["en"], min_chars=20, min_prob=0.05).filter(
+        "Der Ausschuss traf sich am Dienstag, um den Vorschlag für eine neue Bibliothek zu prüfen.")
+    assert not ok and reason.value == "de" and "p(allowed)=0.0" in reason.detail
+
+
 def test_format_filter_validates_kind_schema():
     f = FormatFilter(RecordKind.CHAT)
     good = to_table([{"id": "1", "messages": [{"role": "user", "content": "hi"}]}], RecordKind.CHAT)
