@@ -1,7 +1,9 @@
 import pytest
 from faker import Faker
 
-from synth_pipeline.quality.pii import Finding, PiiScanner, build_analyzer, redact, scan_texts
+from synth_pipeline.config import FiltersConfig
+from synth_pipeline.quality.pii import PiiScanner
+from synth_pipeline.quality.pii.recognizers import build_analyzer
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +18,7 @@ def planted():
     rows = []
     for _ in range(4):
         rows += [
-            (f"Please forward the report to {fake.name()} before Friday.", "PERSON"),
+            (f"Contact {fake.name()} at {fake.email()} about the invoice.", "PERSON"),
             (f"Questions can be sent to {fake.email()} at any time.", "EMAIL_ADDRESS"),
             (f"Call the front desk on {fake.basic_phone_number()} tomorrow.", "PHONE_NUMBER"),
             (f"The card number {fake.credit_card_number(card_type='visa16')} was declined.", "CREDIT_CARD"),
@@ -34,20 +36,59 @@ def test_finds_every_planted_entity_type(scanner, planted):
     assert len(missed) <= 1, missed  # NER may miss an odd name; everything else is exact
 
 
-def test_clean_text_has_no_findings(scanner):
-    clean = [
-        "Explain the difference between a list and a tuple in Python.",
-        "Natalia sold clips to 48 of her friends in April, and then half as many in May.",
-        "The sum of 2 and 3 is 5.",
-        "",
-    ]
-    found = scanner.scan_texts(clean)
-    assert found[0] == [] and found[2] == [] and found[3] == []
-    assert {f.entity_type for f in found[1]} <= {"PERSON"}  # a first name is a PERSON: flagged on purpose
+@pytest.mark.parametrize("text", [
+    "Natalia sold clips to 48 of her friends in April, and then half as many in May.",
+    "Tom and Jerry chase each other; John gives Jane 3 apples.",
+    "Summarise Barack Obama's speech and Geoffrey Hinton's lecture.",
+    "Convert the Banana Dessert recipe. TODO: check len(arr) first.",
+    "So, in 2018, there were 38390 - (19392 + 11078) = 38390 -  30470 = 7920 more.",
+    "The brokerage fee is $350 000 x 5/100 = $<<350000*5/100=17500>>17500. #### 168000",
+    "valid_date('06-04-2020') => True; he needs 3000/1000=<<3000/1000=3>>3 tune-ups",
+    "0.25 1.6 1.0 1.0 0.25 1.6",
+    "evens = l[::2]; odds = l[1::2]; ping 127.0.0.1 or 192.168.1.1 or 2001:db8::1",
+    "He planted 2 pine/oak * 20 oak = <<2*20=40>>40 Lodgepole Pine trees.",
+    "Explain the difference between a list and a tuple in Python.",
+    "",
+])
+def test_clean_instruction_text_is_not_flagged(scanner, text):
+    assert scanner.scan_texts([text]) == [[]]
+
+
+@pytest.mark.parametrize(("text", "entity"), [
+    ("Email me at maria.gonzalez@example.com.", "EMAIL_ADDRESS"),
+    ("Call me on (415) 555-0132 after six.", "PHONE_NUMBER"),
+    ("My mobile: 4155550132", "PHONE_NUMBER"),
+    ("My SSN is 536-22-8726.", "US_SSN"),
+    ("Charge card 4111 1111 1111 1111 please.", "CREDIT_CARD"),
+    ("Pay into GB82 WEST 1234 5698 7654 32 by Friday.", "IBAN_CODE"),
+    ("The login came from 8.8.4.4 at midnight.", "IP_ADDRESS"),
+    ("I live at 742 Evergreen Terrace, Apt 3.", "STREET_ADDRESS"),
+])
+def test_real_leaks_are_flagged(scanner, text, entity):
+    assert entity in {f.entity_type for f in scanner.scan_texts([text])[0]}
+
+
+def test_name_tied_to_contact_data_is_a_person(scanner):
+    text = "Contact Maria Gonzalez at maria.g@example.com for the keys."
+    found = {(f.entity_type, text[f.start:f.end]) for f in scanner.scan_texts([text])[0]}
+    assert found == {("PERSON", "Maria Gonzalez"), ("EMAIL_ADDRESS", "maria.g@example.com")}
+
+
+def test_a_name_far_from_contact_data_is_not(scanner):
+    text = "Maria Gonzalez wrote the novel. " + "It is long. " * 20 + "Orders: shop@example.com"
+    assert [f.entity_type for f in scanner.scan_texts([text])[0]] == ["EMAIL_ADDRESS"]
+
+
+def test_every_name_counts_without_the_context_rule():
+    loose = PiiScanner(person_needs_context=False)
+    found = loose.scan_texts(["Natalia sold clips to 48 of her friends in April."])
+    assert [f.entity_type for f in found[0]] == ["PERSON"]
+    assert loose.fingerprint != PiiScanner().fingerprint
 
 
 def test_same_findings_as_presidio_plain_analyze(scanner, planted):
-    """The prefilters and NER-only pipeline must not lose what the plain engine finds."""
+    """The prefilters, tokens-only recogniser pass and NER-only pipeline lose nothing the plain
+    engine (same recognisers) finds."""
     plain = build_analyzer()
     texts = [t for t, _ in planted]
     ours = scanner.scan_texts(texts)
@@ -57,11 +98,20 @@ def test_same_findings_as_presidio_plain_analyze(scanner, planted):
         assert theirs <= {(f.entity_type, f.start, f.end) for f in fs}, text
 
 
-def test_redact_uses_typed_placeholders():
-    text = "Mail jane@example.org or call 212-555-0147."
-    findings = [Finding("EMAIL_ADDRESS", 5, 21, 1.0), Finding("PHONE_NUMBER", 30, 42, 0.4),
-                Finding("US_SSN", 31, 40, 0.3)]
-    assert redact(text, findings) == "Mail <EMAIL_ADDRESS> or call <PHONE_NUMBER>."
+def test_per_entity_thresholds():
+    text = "Mail jane@example.org or call (212) 555-0147."
+    strict_phone = PiiScanner(min_scores={"PHONE_NUMBER": 0.9})  # the phone recogniser scores 0.4
+    assert [f.entity_type for f in strict_phone.scan_texts([text])[0]] == ["EMAIL_ADDRESS"]
+    assert {f.entity_type for f in PiiScanner().scan_texts([text])[0]} == {"EMAIL_ADDRESS", "PHONE_NUMBER"}
+    with pytest.raises(ValueError, match="pii_min_scores"):
+        PiiScanner(min_scores={"PASSPORT": 0.5})
+
+
+def test_from_config_passes_the_precision_settings():
+    config = FiltersConfig(pii_min_scores={"PHONE_NUMBER": 0.7}, pii_person_needs_context=False,
+                           pii_person_context_chars=30)
+    s = PiiScanner.from_config(config)
+    assert (s.min_scores, s.person_needs_context, s.person_context_chars) == ({"PHONE_NUMBER": 0.7}, False, 30)
 
 
 def test_custom_recogniser_from_config():
@@ -72,9 +122,10 @@ def test_custom_recogniser_from_config():
         PiiScanner(custom={"BAD": "("}).analyzer  # noqa: B018
 
 
-def test_module_scan_texts_default_scanner():
-    found = scan_texts(["Contact me at someone@example.com please."])
-    assert [f.entity_type for f in found[0]] == ["EMAIL_ADDRESS"]
+def test_a_custom_identifier_ties_a_name():
+    s = PiiScanner(custom={"EMPLOYEE_ID": r"\bEMP-\d{6}\b"})
+    text = "Badge EMP-004211 belongs to Daniel Whitaker."
+    assert {f.entity_type for f in s.scan_texts([text])[0]} == {"EMPLOYEE_ID", "PERSON"}
 
 
 def test_worker_processes_give_the_same_findings(scanner, planted):
