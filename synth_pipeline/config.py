@@ -217,7 +217,7 @@ class FiltersConfig(_Strict):
         "(for real chat or support logs)"
     )
     pii_person_context_chars: int = Field(
-        100, ge=0, description="how near (characters, same text) a name must be to another finding to count"
+        100, ge=0, description="how near (characters, same sentence) a name must be to another finding to count"
     )
     pii_custom: dict[str, str] = Field(
         default_factory=dict, description="entity name -> regex of extra PII recognisers"

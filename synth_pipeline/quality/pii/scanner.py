@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from synth_pipeline.config import FiltersConfig
 from synth_pipeline.errors import StorageError
-from synth_pipeline.quality.pii.context import tied_to
+from synth_pipeline.quality.pii.context import one_entity_per_span, tied_to
 from synth_pipeline.quality.pii.findings import Finding
 from synth_pipeline.quality.pii.memo import PiiScanMemo, text_keys
 from synth_pipeline.quality.pii.recognizers import (
@@ -58,8 +58,8 @@ class PiiScanner:
     """Batch PII scanner; build once per process (loading spaCy + Presidio takes ~1 s).
 
     `min_scores` overrides `min_score` per entity. With `person_needs_context` a PERSON span
-    counts only within `person_context_chars` of another finding in the same text (see
-    context.py); without it every name NER finds counts.
+    counts only in the same sentence as another finding, at most `person_context_chars` from it
+    (see context.py); without it every name NER finds counts.
     """
 
     def __init__(self, entities: Sequence[str] = DEFAULT_ENTITIES, custom: Mapping[str, str] | None = None,
@@ -203,8 +203,8 @@ class PiiScanner:
         results: list[list[Finding]] = [[] for _ in texts]
         for i, text in enumerate(texts):
             wanted = self._candidates(text) if text else []
-            if wanted:
-                results[i] = self._analyze(text, wanted, nlp.make_doc(text))  # tokens only: no model
+            if wanted:  # tokens only (no model): the pattern recognisers need nothing more
+                results[i] = one_entity_per_span(self._analyze(text, wanted, nlp.make_doc(text)))
         if "PERSON" in self.entities:
             ner = [i for i, text in enumerate(texts) if text and (results[i] or not self.person_needs_context)]
             docs = nlp.pipe((texts[i] for i in ner), batch_size=self.batch_size)
@@ -213,7 +213,7 @@ class PiiScanner:
                     continue
                 names = self._analyze(texts[i], ["PERSON"], doc)
                 if self.person_needs_context:
-                    names = [n for n in names if tied_to(n, results[i], self.person_context_chars)]
+                    names = [n for n in names if tied_to(texts[i], n, results[i], self.person_context_chars)]
                 results[i] += names
         return [sorted(found, key=_position) for found in results]
 

@@ -1,6 +1,13 @@
 import pytest
 
-from synth_pipeline.quality.pii.context import has_phone_context, in_arithmetic, plausible_phone, public_ip, tied_to
+from synth_pipeline.quality.pii.context import (
+    has_phone_context,
+    in_arithmetic,
+    one_entity_per_span,
+    plausible_phone,
+    public_ip,
+    tied_to,
+)
 from synth_pipeline.quality.pii.findings import Finding
 
 
@@ -48,9 +55,31 @@ def test_public_ip(value, expected):
     assert public_ip(value) is expected
 
 
-def test_tied_to_uses_the_window_on_both_sides():
-    person = Finding("PERSON", 100, 110, 0.85)
-    assert tied_to(person, [Finding("EMAIL_ADDRESS", 115, 130, 1.0)], window=10)
-    assert tied_to(person, [Finding("EMAIL_ADDRESS", 60, 95, 1.0)], window=10)
-    assert not tied_to(person, [Finding("EMAIL_ADDRESS", 125, 140, 1.0)], window=10)
-    assert not tied_to(person, [], window=100)
+def test_tied_to_needs_the_same_sentence_within_the_window():
+    text = "Contact Maria Gonzalez at maria.g@example.com. Ask Sam Wu. Call 555-0100."
+    name, email = _finding(text, "PERSON", "Maria Gonzalez"), _finding(text, "EMAIL_ADDRESS", "maria.g@example.com")
+    assert tied_to(text, name, [email], window=10)
+    assert not tied_to(text, name, [email], window=3)  # " at " is 4 characters
+    sam, phone = _finding(text, "PERSON", "Sam Wu"), _finding(text, "PHONE_NUMBER", "555-0100")
+    assert not tied_to(text, sam, [email, phone], window=100)  # a sentence end on either side
+    assert not tied_to(text, name, [], window=100)
+
+
+def test_a_name_inside_another_finding_is_not_tied():
+    text = "The parcel goes to 465 Terry Plaza Apt. 366 next week."
+    address = _finding(text, "STREET_ADDRESS", "465 Terry Plaza Apt. 366")
+    assert not tied_to(text, _finding(text, "PERSON", "Terry Plaza"), [address], window=100)
+
+
+def test_one_entity_per_span():
+    ssn = Finding("US_SSN", 30, 41, 0.5)
+    phone = Finding("PHONE_NUMBER", 30, 41, 0.4)
+    email = Finding("EMAIL_ADDRESS", 0, 20, 1.0)
+    assert sorted(one_entity_per_span([phone, ssn, email]), key=lambda f: f.start) == [email, ssn]
+    same_type = [Finding("PHONE_NUMBER", 0, 12, 0.4), Finding("PHONE_NUMBER", 4, 12, 0.4)]
+    assert len(one_entity_per_span(same_type)) == 2  # Presidio already merged same-type overlaps
+
+
+def _finding(text: str, entity: str, value: str) -> Finding:
+    start = text.index(value)
+    return Finding(entity, start, start + len(value), 1.0)

@@ -2,7 +2,8 @@ import pytest
 from faker import Faker
 
 from synth_pipeline.config import FiltersConfig
-from synth_pipeline.quality.pii import PiiScanner
+from synth_pipeline.quality.pii import Finding, PiiScanner
+from synth_pipeline.quality.pii.context import one_entity_per_span
 from synth_pipeline.quality.pii.recognizers import build_analyzer
 
 
@@ -81,21 +82,21 @@ def test_a_name_far_from_contact_data_is_not(scanner):
 
 def test_every_name_counts_without_the_context_rule():
     loose = PiiScanner(person_needs_context=False)
-    found = loose.scan_texts(["Natalia sold clips to 48 of her friends in April."])
+    found = loose.scan_texts(["Please forward the report to Jennifer Cruz before Friday."])
     assert [f.entity_type for f in found[0]] == ["PERSON"]
     assert loose.fingerprint != PiiScanner().fingerprint
 
 
 def test_same_findings_as_presidio_plain_analyze(scanner, planted):
     """The prefilters, tokens-only recogniser pass and NER-only pipeline lose nothing the plain
-    engine (same recognisers) finds."""
+    engine (same recognisers, one entity per span) finds."""
     plain = build_analyzer()
     texts = [t for t, _ in planted]
     ours = scanner.scan_texts(texts)
     for text, fs in zip(texts, ours, strict=True):
-        theirs = {(r.entity_type, r.start, r.end) for r in plain.analyze(text, language="en")
-                  if r.entity_type != "PERSON"}
-        assert theirs <= {(f.entity_type, f.start, f.end) for f in fs}, text
+        theirs = one_entity_per_span([Finding(r.entity_type, r.start, r.end, r.score)
+                                      for r in plain.analyze(text, language="en") if r.entity_type != "PERSON"])
+        assert {(f.entity_type, f.start, f.end) for f in theirs} <= {(f.entity_type, f.start, f.end) for f in fs}
 
 
 def test_per_entity_thresholds():
@@ -132,3 +133,16 @@ def test_worker_processes_give_the_same_findings(scanner, planted):
     texts = [t for t, _ in planted] * 3  # 96 texts: enough to split across forked workers
     parallel = PiiScanner(min_score=0.0, workers=2, batch_size=16)
     assert parallel.scan_texts(texts) == scanner.scan_texts(texts)
+
+
+def test_cards_presidio_misses_are_found(scanner):
+    texts = ["Card 2223003122003222 expires soon.", "Card 4111 1111 1111 1111 111 on file.",
+             "Card 2223003122003223 is not Luhn-valid."]
+    found = scanner.scan_texts(texts)
+    assert [{f.entity_type for f in fs} for fs in found[:2]] == [{"CREDIT_CARD"}, {"CREDIT_CARD"}]
+    assert "CREDIT_CARD" not in {f.entity_type for f in found[2]}
+
+
+def test_a_number_is_counted_once_as_what_it_is(scanner):
+    found = scanner.scan_texts(["Her social security number is 536-22-8726.", "The host 8.8.4.4 is down."])
+    assert [[f.entity_type for f in fs] for fs in found] == [["US_SSN"], ["IP_ADDRESS"]]
