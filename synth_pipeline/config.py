@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -243,7 +243,12 @@ class FiltersConfig(_Strict):
         "(linear: the threshold calibrated with its weights; detoxify: 0.02, the seed target; "
         "offline classifier: 0.5, its decision boundary)",
     )
-    pii_policy: Literal["reject", "redact"] = "reject"
+    pii_policy: Literal["reject", "redact"] = Field(
+        "reject", description="what happens to a generated row with PII: reject drops it (with its findings in "
+        "the rejected table); redact keeps it with typed placeholders, which then become training text. "
+        "Generated rows are replaceable and only contact data, identifiers and names tied to them count as "
+        "PII, so rejecting loses little and leaks nothing"
+    )
     pii_entities: list[str] = Field(
         default_factory=lambda: [
             "PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE",
@@ -251,6 +256,17 @@ class FiltersConfig(_Strict):
         ]
     )
     pii_min_score: float = Field(0.4, ge=0.0, le=1.0, description="findings scored below are ignored")
+    pii_min_scores: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
+        default_factory=dict, description="entity -> min score, overriding pii_min_score for that entity"
+    )
+    pii_person_needs_context: bool = Field(
+        True, description="a PERSON counts only near another finding (contact data, an identifier): fictional "
+        "characters, public figures and capitalised words are not personal data; off = every name NER tags "
+        "(for real chat or support logs)"
+    )
+    pii_person_context_chars: int = Field(
+        100, ge=0, description="how near (characters, same sentence) a name must be to another finding to count"
+    )
     pii_custom: dict[str, str] = Field(
         default_factory=dict, description="entity name -> regex of extra PII recognisers"
     )

@@ -51,7 +51,7 @@ class PipelineResource(dg.ConfigurableResource):
         the checks that run after it.
         """
         from synth_pipeline.quality.pii import PiiScanner
-        from synth_pipeline.quality.pii_memo import PII_MEMO_KEY
+        from synth_pipeline.quality.pii.memo import PII_MEMO_KEY
 
         store = self.store
         return PiiScanner.from_config(self.config.filters, memo_fs=store.fs, memo_path=store.path(PII_MEMO_KEY))

@@ -29,7 +29,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from synth_pipeline.errors import StorageError
-from synth_pipeline.quality.pii import Finding
+from synth_pipeline.quality.pii.findings import Finding
 
 PII_MEMO_KEY = "cache/pii"  # storage key of the memo folder beside the pipeline's tables
 KEY_BYTES = 16

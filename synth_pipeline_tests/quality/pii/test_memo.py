@@ -6,7 +6,7 @@ from faker import Faker
 
 from synth_pipeline.config import FiltersConfig
 from synth_pipeline.quality.pii import PiiScanner, redact
-from synth_pipeline.quality.pii_memo import PII_MEMO_KEY, PiiScanMemo, text_keys
+from synth_pipeline.quality.pii.memo import PII_MEMO_KEY, PiiScanMemo, text_keys
 
 
 @pytest.fixture(scope="module")
