@@ -13,14 +13,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from synth_pipeline.cli_progress import STATUS_STYLE, PhaseBars
 from synth_pipeline.errors import SynthPipelineError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Seeds to versioned, audited, decontaminated synthetic training data.")
 console = Console()
 err_console = Console(stderr=True)
-PHASES = ("seeds", "generated", "filtered", "prelabeled", "reviewed", "decontaminated", "release")
-
 
 def _offline_env() -> None:
     """Environment that keeps libraries from phoning home; must be set before they import."""
@@ -88,8 +87,12 @@ def init(directory: Path = typer.Argument(..., help="folder to create the exampl
 def run(config: Path = typer.Option(..., "--config", "-c", help="pipeline.yaml"),
         version: str = typer.Option(..., "--version", "-v", help="dataset version (partition key)"),
         out: Path | None = typer.Option(None, "--out", "-o", help="release folder (default: export.out_dir)"),
-        debug: bool = typer.Option(False, help="show tracebacks")) -> None:
-    """Add the version and materialize every phase for it in-process, then print a summary."""
+        debug: bool = typer.Option(False, help="show tracebacks and Dagster's error records")) -> None:
+    """Add the version and materialize every phase for it in-process, then print a summary.
+
+    The summary table is printed whatever happens once a phase has run, then the error if any:
+    where the rows went is what tells the user why a run ended with nothing to release.
+    """
     _offline_env()
     try:
         from synth_pipeline.config import load_config
@@ -97,8 +100,13 @@ def run(config: Path = typer.Option(..., "--config", "-c", help="pipeline.yaml")
 
         load_config(config)  # fail on a bad config before any work
         dagster_home()
-        result = run_version(config, version, out_dir=out, progress=console)
+        with PhaseBars(console) as bars:
+            result = run_version(config, version, out_dir=out, on_progress=bars,
+                                 log_level="WARNING" if debug else "CRITICAL")
     except Exception as exc:  # noqa: BLE001 - every failure becomes one clear line
+        partial = getattr(exc, "run_result", None)
+        if partial is not None:
+            _print_summary(partial)
         _fail(exc, debug)
         return
     _print_summary(result)
@@ -107,12 +115,22 @@ def run(config: Path = typer.Option(..., "--config", "-c", help="pipeline.yaml")
 
 
 def _print_summary(result) -> None:
+    from synth_pipeline.runner import PHASES
+
     table = Table(title=f"dataset version {result.version}")
-    for column in ("phase", "implemented", "in", "kept", "rejected", "top reject rules"):
-        table.add_column(column, justify="right" if column in {"in", "kept", "rejected"} else "left")
-    for summary in result.summaries:
+    for column in ("phase", "status", "implemented", "in", "kept", "rejected", "top reject rules"):
+        table.add_column(column, justify="right" if column in {"in", "kept", "rejected"} else "left",
+                         no_wrap=column != "top reject rules")
+    summaries = {s["phase"]: s for s in result.summaries}
+    for phase in PHASES:
+        status = result.status.get(phase, "not run")
+        shown = STATUS_STYLE.get(status, status)
+        summary = summaries.get(phase)
+        if summary is None:
+            table.add_row(phase, shown, "", "", "", "", "")
+            continue
         rules = sorted(summary["rejected_by_rule"].items(), key=lambda kv: -kv[1])[:3]
-        table.add_row(summary["phase"], "yes" if summary["implemented"] else "[yellow]no[/]",
+        table.add_row(phase, shown, "yes" if summary["implemented"] else "[yellow]no[/]",
                       str(summary["rows_in"]), str(summary["kept"]), str(summary["rejected"]),
                       ", ".join(f"{r} ({n})" for r, n in rules))
     console.print(table)

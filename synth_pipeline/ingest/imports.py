@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from synth_pipeline.ingest.readers import RowError, iter_rows, no_usable_rows, row_unit
 from synth_pipeline.phase import PhaseOutput
+from synth_pipeline.progress import OnProgress, no_progress
 from synth_pipeline.records import (
     REJECTED_SCHEMA,
     SCHEMAS,
@@ -106,7 +107,7 @@ def _convert(row: dict[str, Any], kind: RecordKind, source: str) -> dict[str, An
     return {"id": row_id, **body, "metadata": _metadata(row, source)}
 
 
-def import_rows(path: Path, batch_rows: int = BATCH_ROWS) -> PhaseOutput:
+def import_rows(path: Path, batch_rows: int = BATCH_ROWS, on_progress: OnProgress = no_progress) -> PhaseOutput:
     """Convert a file of finished rows into spooled record batches (memory follows the batch).
 
     Bad rows go to the rejected table; a file with no usable row at all fails here with one
@@ -124,9 +125,11 @@ def import_rows(path: Path, batch_rows: int = BATCH_ROWS) -> PhaseOutput:
     buffer: list[dict] = []
     bad: list[dict] = []
     numbers: list[np.ndarray] = []  # source line/row of every spooled row, for duplicate-id errors
+    read = 0
 
     def flush() -> None:
         nonlocal kept
+        on_progress(read, None)  # the file's row count is unknown until it is read
         if buffer:
             kept = kept or RowsWriter(SCHEMAS[kind], "import")
             kept.write(to_table(buffer, kind))
@@ -136,6 +139,7 @@ def import_rows(path: Path, batch_rows: int = BATCH_ROWS) -> PhaseOutput:
             bad.clear()
 
     for number, row in iter_rows(path):
+        read += 1
         where = f"{path}:{unit} {number}"
         if isinstance(row, RowError):
             first_error = first_error or row.local()
