@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from synth_pipeline.cli_progress import STATUS_STYLE, PhaseBars
@@ -62,9 +63,8 @@ def _fail(exc: BaseException, debug: bool) -> None:
     message = str(cause).strip() or type(cause).__name__
     if not isinstance(cause, SynthPipelineError):
         message = f"{type(cause).__name__}: {message}"
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    if not debug:
-        err_console.print("[dim](run with --debug for the traceback)[/]")
+    hint = "" if debug else " [dim](--debug for the traceback)[/]"
+    err_console.print(f"[bold red]error:[/] {escape(message)}{hint}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -134,8 +134,9 @@ def _print_summary(result) -> None:
                       str(summary["rows_in"]), str(summary["kept"]), str(summary["rejected"]),
                       ", ".join(f"{r} ({n})" for r, n in rules))
     console.print(table)
-    for check in result.failed_checks:
-        console.print(f"[bold red]gate failed:[/] {check}")
+    for check in result.failed_checks:  # blocking gates stopped the run; the others only warn
+        label = "[bold red]gate failed:[/]" if "(blocking)" in check else "[yellow]gate warning:[/]"
+        console.print(f"{label} {escape(check)}", highlight=False)
     if result.release_dir:
         console.print(f"Release written to [bold]{result.release_dir}[/]")
 

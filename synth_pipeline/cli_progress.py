@@ -73,8 +73,13 @@ class PhaseBars:
             fields.update(calls=update.calls, cost_usd=update.cost_usd)
         if update.finished:  # the runner's end of the phase, counted in rows whatever the phase's unit was
             mark = _MARK.get(update.status or "done", "")
-            self.progress.update(task, description=f"{mark} {update.phase}", total=update.total,
-                                 completed=update.done, **fields)
+            if update.total is None:  # no count from the runner (it failed): the bar stays where it stopped
+                current = next(t for t in self.progress.tasks if t.id == task)
+                total = current.total if current.total is not None else current.completed
+                self.progress.update(task, description=f"{mark} {update.phase}", total=total)
+            else:
+                self.progress.update(task, description=f"{mark} {update.phase}", total=update.total,
+                                     completed=update.done, **fields)
             self.progress.stop_task(task)
             return
         self.progress.update(task, total=update.total, completed=update.done, **fields)

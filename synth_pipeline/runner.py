@@ -76,8 +76,13 @@ def run_version(config_path: str | Path, version: str, *, out_dir: str | Path | 
                     result.summaries.append(summary)
                 blocked = not run.success and any(e.blocking for e in failed)
                 result.status[phase] = DONE if run.success else GATE_FAILED if blocked else FAILED
-                rows = summary["rows_in"] if summary else 0
-                notify(ProgressUpdate(phase, rows, rows, finished=True, status=result.status[phase]))
+                if summary is not None:
+                    rows = summary["rows_in"]
+                elif run.success and result.summaries:  # the release takes what the last phase kept
+                    rows = result.summaries[-1]["kept"]
+                else:
+                    rows = None
+                notify(ProgressUpdate(phase, rows or 0, rows, finished=True, status=result.status[phase]))
                 if not run.success:
                     result.success = False
                     if not blocked:  # a failed gate is reported, anything else raised

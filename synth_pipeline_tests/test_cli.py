@@ -74,11 +74,10 @@ def test_import_file_with_no_usable_row_fails_in_one_line_after_the_table(tmp_pa
     _import_project(tmp_path, "hello world\nthis is plain text\n")
     done = _cli("run", "--config", "pipeline.yaml", "--version", "v1", cwd=tmp_path)
     errors = _assert_quiet_failure(done)
-    assert errors[0] == (
+    assert errors == [
         f"error: {tmp_path / 'rows.jsonl'}: no usable row: expected Alpaca (instruction, output), ChatML "
         "(messages), ShareGPT (conversations) or preference (prompt, chosen, rejected) rows; found line 1: "
-        "invalid JSON: Expecting value (column 1)")
-    assert errors[1:] == ["(run with --debug for the traceback)"]
+        "invalid JSON: Expecting value (column 1) (--debug for the traceback)"]
     table = done.stdout[done.stdout.index("dataset version v1"):]
     rows = {line.split("│")[1].strip(): line for line in table.splitlines() if line.startswith("│")}
     assert "done" in rows["seeds"] and "2" in rows["seeds"]
@@ -95,7 +94,7 @@ def test_a_run_that_ends_with_nothing_to_release_prints_where_rows_went_then_the
     _import_project(tmp_path, rows, filters={"min_words": 500}, decontam={"suites": []})
     done = _cli("run", "--config", "pipeline.yaml", "--version", "v1", cwd=tmp_path)
     errors = _assert_quiet_failure(done)
-    assert errors[0] == "error: no rows to release: the kept table is empty"
+    assert errors == ["error: no rows to release: the kept table is empty (--debug for the traceback)"]
     table = done.stdout[done.stdout.index("dataset version v1"):]
     rows_by_phase = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]]
                      for line in table.splitlines() if line.startswith("│") and line.split("│")[1].strip()}

@@ -16,10 +16,10 @@ def test_bars_show_rows_llm_calls_and_the_phase_verdict():
         bars(ProgressUpdate("generated", 6, 6, finished=True, status="done"))
         bars(ProgressUpdate("filtered", 0, None))
         bars(ProgressUpdate("filtered", 2, 6))
-        bars(ProgressUpdate("filtered", 6, 6, finished=True, status="failed"))
+        bars(ProgressUpdate("filtered", 0, None, finished=True, status="failed"))
     text = out.getvalue()
     generated = next(line for line in text.splitlines() if "generated" in line)
     assert generated.startswith("✓ generated") and "6/6 rows" in generated
     assert "5 LLM calls $0.0123" in generated  # the LLM figures stay after the phase ends
     filtered = next(line for line in text.splitlines() if "filtered" in line)
-    assert filtered.startswith("✗ filtered") and "LLM" not in filtered
+    assert filtered.startswith("✗ filtered") and "2/6 rows" in filtered and "LLM" not in filtered
