@@ -16,7 +16,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from synth_pipeline.progress import ProgressUpdate
+from synth_pipeline.progress import ProgressUpdate, format_rate
 
 STATUS_STYLE = {"done": "[green]done[/]", "failed": "[bold red]failed[/]",
                 "gate failed": "[bold red]gate failed[/]", "not run": "[dim]not run[/]"}
@@ -34,7 +34,7 @@ class _Rate(ProgressColumn):
         speed = task.speed
         if task.finished or not speed:
             return Text("")
-        return Text(f"{speed:,.1f}/s")
+        return Text(format_rate(speed))
 
 
 class _Llm(ProgressColumn):

@@ -52,7 +52,7 @@ class ProgressUpdate:
         count = f"{self.done}/{self.total}" if self.total is not None else f"{self.done}"
         parts = [f"{self.phase}: {count} {self.unit}"]
         if self.rate is not None:
-            parts.append(f"{self.rate:.1f}/s")
+            parts.append(format_rate(self.rate))
         if self.eta_s is not None:
             parts.append(f"ETA {_duration(self.eta_s)}")
         if self.finished:
@@ -62,6 +62,11 @@ class ProgressUpdate:
         if self.cost_usd is not None:
             parts.append(f"${self.cost_usd:.4f}")
         return ", ".join(parts)
+
+
+def format_rate(per_second: float) -> str:
+    """`12.5/s`, or per minute when slower than one a second (a local model on a busy CPU)."""
+    return f"{per_second:,.1f}/s" if per_second >= 1 else f"{per_second * 60:.1f}/min"
 
 
 def _duration(seconds: float) -> str:

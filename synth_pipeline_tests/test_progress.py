@@ -27,6 +27,11 @@ def test_updates_reach_sinks_with_rate_and_eta():
     assert seen[-1].total == 1000
 
 
+def test_slow_rates_read_per_minute():
+    assert ProgressUpdate("generated", 3, 16, elapsed_s=120.0).describe() == (
+        "generated: 3/16 rows, 1.5/min, ETA 8m40s")
+
+
 def test_finish_fixes_an_unknown_total_and_ends_the_updates():
     clock, seen = Clock(), []
     progress = PhaseProgress("generated", [seen.append], clock=clock)
