@@ -19,8 +19,9 @@ from synth_pipeline.errors import SynthPipelineError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Seeds to versioned, audited, decontaminated synthetic training data.")
-console = Console()
-err_console = Console(stderr=True)
+# Piped or logged output has no terminal to fit: wide enough that the summary table does not fold.
+console = Console(width=None if sys.stdout.isatty() else 140)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
 def _offline_env() -> None:
     """Environment that keeps libraries from phoning home; must be set before they import."""
