@@ -121,4 +121,5 @@ def _raise_step_error(run: dg.ExecuteInProcessResult) -> None:
         if isinstance(cls, type) and issubclass(cls, errors.SynthPipelineError):
             message = error.message.split(": ", 1)[1] if ": " in error.message else error.message
             raise cls(message.strip())
-        raise errors.SynthPipelineError(f"phase {event.step_key} failed: {error.to_string().strip()[-2000:]}")
+        # the message only: the stack stays in the run's event log (and on the console with --debug)
+        raise errors.SynthPipelineError(f"phase {event.step_key} failed: {error.message.strip()[-2000:]}")

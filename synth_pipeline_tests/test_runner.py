@@ -143,3 +143,27 @@ def test_a_phase_that_fails_before_writing_leaves_no_stale_summary_in_the_result
     assert [s["phase"] for s in partial.summaries] == ["seeds"]
     assert (partial.status["seeds"], partial.status["generated"], partial.status["filtered"]) == (
         "done", "failed", "not run")
+
+
+def test_a_crash_in_a_phase_is_one_message_without_the_stack():
+    from types import SimpleNamespace
+
+    from dagster._utils.error import SerializableErrorInfo
+
+    from synth_pipeline.errors import InputError, SynthPipelineError
+    from synth_pipeline.runner import _raise_step_error
+
+    def run_failing_with(error):
+        event = SimpleNamespace(step_key="filtered", step_failure_data=SimpleNamespace(error=error))
+        return SimpleNamespace(get_step_failure_events=lambda: [event])
+
+    stack = ['  File "filter_phase.py", line 9, in run_filters\n']
+    crash = SerializableErrorInfo("dagster._core.errors.DagsterExecutionStepExecutionError: op failed\n", stack,
+                                  "DagsterExecutionStepExecutionError",
+                                  cause=SerializableErrorInfo("RuntimeError: filter exploded\n", stack, "RuntimeError"))
+    with pytest.raises(SynthPipelineError) as info:
+        _raise_step_error(run_failing_with(crash))
+    assert str(info.value) == "phase filtered failed: RuntimeError: filter exploded"
+    ours = SerializableErrorInfo("synth_pipeline.errors.InputError: rows.jsonl: file is empty\n", stack, "InputError")
+    with pytest.raises(InputError, match=r"^rows.jsonl: file is empty$"):
+        _raise_step_error(run_failing_with(ours))
