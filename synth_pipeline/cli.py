@@ -11,16 +11,17 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from synth_pipeline.cli_progress import STATUS_STYLE, PhaseBars
 from synth_pipeline.errors import SynthPipelineError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Seeds to versioned, audited, decontaminated synthetic training data.")
-console = Console()
-err_console = Console(stderr=True)
-PHASES = ("seeds", "generated", "filtered", "prelabeled", "reviewed", "decontaminated", "release")
-
+# Piped or logged output has no terminal to fit: wide enough that the summary table does not fold.
+console = Console(width=None if sys.stdout.isatty() else 140)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
 def _offline_env() -> None:
     """Environment that keeps libraries from phoning home; must be set before they import."""
@@ -63,9 +64,8 @@ def _fail(exc: BaseException, debug: bool) -> None:
     message = str(cause).strip() or type(cause).__name__
     if not isinstance(cause, SynthPipelineError):
         message = f"{type(cause).__name__}: {message}"
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    if not debug:
-        err_console.print("[dim](run with --debug for the traceback)[/]")
+    hint = "" if debug else " [dim](--debug for the traceback)[/]"
+    err_console.print(f"[bold red]error:[/] {escape(message)}{hint}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -88,8 +88,12 @@ def init(directory: Path = typer.Argument(..., help="folder to create the exampl
 def run(config: Path = typer.Option(..., "--config", "-c", help="pipeline.yaml"),
         version: str = typer.Option(..., "--version", "-v", help="dataset version (partition key)"),
         out: Path | None = typer.Option(None, "--out", "-o", help="release folder (default: export.out_dir)"),
-        debug: bool = typer.Option(False, help="show tracebacks")) -> None:
-    """Add the version and materialize every phase for it in-process, then print a summary."""
+        debug: bool = typer.Option(False, help="show tracebacks and Dagster's error records")) -> None:
+    """Add the version and materialize every phase for it in-process, then print a summary.
+
+    The summary table is printed whatever happens once a phase has run, then the error if any:
+    where the rows went is what tells the user why a run ended with nothing to release.
+    """
     _offline_env()
     try:
         from synth_pipeline.config import load_config
@@ -97,8 +101,13 @@ def run(config: Path = typer.Option(..., "--config", "-c", help="pipeline.yaml")
 
         load_config(config)  # fail on a bad config before any work
         dagster_home()
-        result = run_version(config, version, out_dir=out, progress=console)
+        with PhaseBars(console) as bars:
+            result = run_version(config, version, out_dir=out, on_progress=bars,
+                                 log_level="WARNING" if debug else "CRITICAL")
     except Exception as exc:  # noqa: BLE001 - every failure becomes one clear line
+        partial = getattr(exc, "run_result", None)
+        if partial is not None:
+            _print_summary(partial)
         _fail(exc, debug)
         return
     _print_summary(result)
@@ -107,17 +116,28 @@ def run(config: Path = typer.Option(..., "--config", "-c", help="pipeline.yaml")
 
 
 def _print_summary(result) -> None:
+    from synth_pipeline.runner import PHASES
+
     table = Table(title=f"dataset version {result.version}")
-    for column in ("phase", "implemented", "in", "kept", "rejected", "top reject rules"):
-        table.add_column(column, justify="right" if column in {"in", "kept", "rejected"} else "left")
-    for summary in result.summaries:
+    for column in ("phase", "status", "implemented", "in", "kept", "rejected", "top reject rules"):
+        table.add_column(column, justify="right" if column in {"in", "kept", "rejected"} else "left",
+                         no_wrap=column != "top reject rules")
+    summaries = {s["phase"]: s for s in result.summaries}
+    for phase in PHASES:
+        status = result.status.get(phase, "not run")
+        shown = STATUS_STYLE.get(status, status)
+        summary = summaries.get(phase)
+        if summary is None:
+            table.add_row(phase, shown, "", "", "", "", "")
+            continue
         rules = sorted(summary["rejected_by_rule"].items(), key=lambda kv: -kv[1])[:3]
-        table.add_row(summary["phase"], "yes" if summary["implemented"] else "[yellow]no[/]",
+        table.add_row(phase, shown, "yes" if summary["implemented"] else "[yellow]no[/]",
                       str(summary["rows_in"]), str(summary["kept"]), str(summary["rejected"]),
                       ", ".join(f"{r} ({n})" for r, n in rules))
     console.print(table)
-    for check in result.failed_checks:
-        console.print(f"[bold red]gate failed:[/] {check}")
+    for check in result.failed_checks:  # blocking gates stopped the run; the others only warn
+        label = "[bold red]gate failed:[/]" if "(blocking)" in check else "[yellow]gate warning:[/]"
+        console.print(f"{label} {escape(check)}", highlight=False)
     if result.release_dir:
         console.print(f"Release written to [bold]{result.release_dir}[/]")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,8 +12,10 @@ import dagster as dg
 from synth_pipeline.definitions import build_defs, build_resources
 from synth_pipeline.defs.io import summary_key
 from synth_pipeline.defs.partitions import dataset_version
+from synth_pipeline.progress import ProgressUpdate, Sink, listening
 
 PHASES = ("seeds", "generated", "filtered", "prelabeled", "reviewed", "decontaminated", "release")
+DONE, FAILED, GATE_FAILED, NOT_RUN = "done", "failed", "gate failed", "not run"
 
 
 @dataclass
@@ -23,15 +25,21 @@ class RunResult:
     summaries: list[dict[str, Any]] = field(default_factory=list)
     failed_checks: list[str] = field(default_factory=list)
     release_dir: str | None = None
+    # phase -> DONE / FAILED / GATE_FAILED / NOT_RUN, in PHASES order
+    status: dict[str, str] = field(default_factory=lambda: dict.fromkeys(PHASES, NOT_RUN))
 
 
 def run_version(config_path: str | Path, version: str, *, out_dir: str | Path | None = None,
-                instance: dg.DagsterInstance | None = None, progress=None,
-                log_level: str = "WARNING") -> RunResult:
+                instance: dg.DagsterInstance | None = None, on_progress: Sink | None = None,
+                log_level: str = "CRITICAL") -> RunResult:
     """Add `version` as a partition and materialize each phase in order.
 
     A failing blocking gate stops the phases after it; the summaries written so far are still
-    returned so the user sees where rows went.
+    returned so the user sees where rows went. Any other failure is raised (a phase's own
+    `SynthPipelineError` as itself) with the partial `RunResult` as its `run_result` attribute,
+    so the caller can still show where the rows went before the error. `on_progress` gets every
+    phase's start, progress and end. Dagster's console log shows records at `log_level` and up;
+    the instance's event log keeps everything either way.
     """
     resources = build_resources(str(Path(config_path).absolute()), str(out_dir) if out_dir else None)
     defs = build_defs(str(Path(config_path).absolute()), str(out_dir) if out_dir else None)
@@ -42,26 +50,48 @@ def run_version(config_path: str | Path, version: str, *, out_dir: str | Path | 
     checks = list(defs.asset_checks or [])
     pipeline = resources["pipeline"]
     result = RunResult(version=version, success=True)
-    for phase in PHASES:
-        status = progress.status(f"[bold]{phase}[/] for {version}") if progress else nullcontext()
-        with status:
-            run = dg.materialize(
-                [*assets, *checks], selection=dg.AssetSelection.assets(phase),
-                partition_key=version, instance=instance, resources=resources, raise_on_error=False,
-                run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-            )
-        failed = [e for e in run.get_asset_check_evaluations() if not e.passed]
-        result.failed_checks += [_describe(e) for e in failed]
-        store = pipeline.store
-        if store.exists(summary_key(phase, version)):
-            result.summaries.append(store.read_json(summary_key(phase, version)))
-        if progress:
-            progress.print(f"[green]✓[/] {phase}" if run.success else f"[red]✗[/] {phase}")
-        if not run.success:
-            result.success = False
-            if not any(e.blocking for e in failed):  # a failed gate is reported, anything else raised
-                _raise_step_error(run)
-            break
+    notify = on_progress or (lambda update: None)
+
+    def relay(update: ProgressUpdate) -> None:  # a phase's own updates; its end is announced below
+        if not update.finished:
+            notify(update)
+
+    try:
+        with listening(relay) if on_progress else contextlib.nullcontext():
+            for phase in PHASES:
+                notify(ProgressUpdate(phase, 0, None))
+                run = dg.materialize(
+                    [*assets, *checks], selection=dg.AssetSelection.assets(phase),
+                    partition_key=version, instance=instance, resources=resources, raise_on_error=False,
+                    run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+                )
+                failed = [e for e in run.get_asset_check_evaluations() if not e.passed]
+                result.failed_checks += [_describe(e) for e in failed]
+                store = pipeline.store
+                # a summary from an earlier run of this version must not pass for this run's
+                written = any(e.asset_key.path[-1] == phase for e in run.get_asset_materialization_events())
+                summary = store.read_json(summary_key(phase, version)) if written and store.exists(
+                    summary_key(phase, version)) else None
+                if summary is not None:
+                    result.summaries.append(summary)
+                blocked = not run.success and any(e.blocking for e in failed)
+                result.status[phase] = DONE if run.success else GATE_FAILED if blocked else FAILED
+                if summary is not None:
+                    rows = summary["rows_in"]
+                elif run.success and result.summaries:  # the release takes what the last phase kept
+                    rows = result.summaries[-1]["kept"]
+                else:
+                    rows = None
+                notify(ProgressUpdate(phase, rows or 0, rows, finished=True, status=result.status[phase]))
+                if not run.success:
+                    result.success = False
+                    if not blocked:  # a failed gate is reported, anything else raised
+                        _raise_step_error(run)
+                    break
+    except Exception as exc:
+        with contextlib.suppress(AttributeError):  # exceptions with __slots__ cannot carry it
+            exc.run_result = result  # type: ignore[attr-defined]
+        raise
     if result.success:
         result.release_dir = f"{pipeline.release_location()[2]}/{version}"
     return result
@@ -91,4 +121,5 @@ def _raise_step_error(run: dg.ExecuteInProcessResult) -> None:
         if isinstance(cls, type) and issubclass(cls, errors.SynthPipelineError):
             message = error.message.split(": ", 1)[1] if ": " in error.message else error.message
             raise cls(message.strip())
-        raise errors.SynthPipelineError(f"phase {event.step_key} failed: {error.to_string().strip()[-2000:]}")
+        # the message only: the stack stays in the run's event log (and on the console with --debug)
+        raise errors.SynthPipelineError(f"phase {event.step_key} failed: {error.message.strip()[-2000:]}")

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 
@@ -46,3 +48,58 @@ def test_missing_seed_file_fails_in_its_phase_with_the_path(tmp_path):
     assert "Traceback" not in done.stderr
     listed = _cli("versions", cwd=tmp_path)
     assert listed.returncode == 0 and listed.stdout.strip() == "v1"
+
+
+def _import_project(tmp_path: Path, rows: str, **sections) -> None:
+    """A tiny import-mode project: two seeds, no PII scan, no judge, `rows` as the import file."""
+    (tmp_path / "seeds.jsonl").write_text(
+        json.dumps({"id": "s1", "instruction": "Name a prime number."}) + "\n"
+        + json.dumps({"id": "s2", "instruction": "Describe a rainy afternoon."}) + "\n")
+    (tmp_path / "rows.jsonl").write_text(rows)
+    config = {"seeds": {"paths": ["seeds.jsonl"], "pii_policy": "off"},
+              "generation": {"method": "import", "path": "rows.jsonl"},
+              "prelabel": {"enabled": False}, "storage": {"base": "store"}, **sections}
+    (tmp_path / "pipeline.yaml").write_text(yaml.safe_dump(config))
+
+
+def _assert_quiet_failure(done: subprocess.CompletedProcess) -> list[str]:
+    """Exit 1, no Dagster error records or tracebacks; returns the stderr lines."""
+    assert done.returncode == 1
+    for noise in ("Stack Trace:", "Traceback", "STEP_FAILURE", "RUN_FAILURE", "dagster - ERROR"):
+        assert noise not in done.stdout + done.stderr, noise
+    return [line for line in done.stderr.splitlines() if line.strip()]
+
+
+def test_import_file_with_no_usable_row_fails_in_one_line_after_the_table(tmp_path):
+    _import_project(tmp_path, "hello world\nthis is plain text\n")
+    done = _cli("run", "--config", "pipeline.yaml", "--version", "v1", cwd=tmp_path)
+    errors = _assert_quiet_failure(done)
+    assert errors == [
+        f"error: {tmp_path / 'rows.jsonl'}: no usable row: expected Alpaca (instruction, output), ChatML "
+        "(messages), ShareGPT (conversations) or preference (prompt, chosen, rejected) rows; found line 1: "
+        "invalid JSON: Expecting value (column 1) (--debug for the traceback)"]
+    table = done.stdout[done.stdout.index("dataset version v1"):]
+    rows = {line.split("│")[1].strip(): line for line in table.splitlines() if line.startswith("│")}
+    assert "done" in rows["seeds"] and "2" in rows["seeds"]
+    assert "failed" in rows["generated"]
+    assert all("not run" in rows[p] for p in ("filtered", "prelabeled", "reviewed", "release"))
+    debug = _cli("run", "--config", "pipeline.yaml", "--version", "v1", "--debug", cwd=tmp_path)
+    assert "Traceback" in debug.stderr and "STEP_FAILURE" in debug.stderr
+
+
+@pytest.mark.slow
+def test_a_run_that_ends_with_nothing_to_release_prints_where_rows_went_then_the_error(tmp_path):
+    rows = "".join(json.dumps({"id": f"r{i}", "instruction": f"Add {i} and {i}.", "output": f"{2 * i}"}) + "\n"
+                   for i in range(3))
+    _import_project(tmp_path, rows, filters={"min_words": 500}, decontam={"suites": []})
+    done = _cli("run", "--config", "pipeline.yaml", "--version", "v1", cwd=tmp_path)
+    errors = _assert_quiet_failure(done)
+    assert errors == ["error: no rows to release: the kept table is empty (--debug for the traceback)"]
+    table = done.stdout[done.stdout.index("dataset version v1"):]
+    rows_by_phase = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]]
+                     for line in table.splitlines() if line.startswith("│") and line.split("│")[1].strip()}
+    # status, implemented, in, kept, rejected, top rules
+    assert rows_by_phase["generated"][:5] == ["done", "yes", "3", "3", "0"]
+    assert rows_by_phase["filtered"][2:5] == ["3", "0", "3"]
+    assert rows_by_phase["filtered"][5].startswith("length_")
+    assert rows_by_phase["release"][0] == "failed"

@@ -86,3 +86,84 @@ def test_import_mode_runs_without_a_model_and_rerelease_fails(tmp_path):
 
     with pytest.raises(ReleaseError, match="imp"):
         run_version(config, "imp", out_dir=tmp_path / "out", instance=instance)
+
+
+@pytest.mark.slow
+def test_a_failed_run_keeps_its_table_its_progress_and_dagster_event_log(tmp_path):
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("".join(json.dumps({"id": f"r{i}", "instruction": f"Add {i} and {i}.", "output": f"{2 * i}"})
+                            + "\n" for i in range(3)))
+    config = quickstart_copy(tmp_path, generation={"method": "import", "path": str(rows)},
+                             prelabel={"enabled": False}, filters={"min_words": 500}, decontam={"suites": []},
+                             seeds={"paths": ["seeds/self_instruct_seed_tasks.jsonl"], "pii_policy": "off"})
+    instance = dg.DagsterInstance.ephemeral()
+    updates = []
+    from synth_pipeline.errors import ReleaseError
+
+    with pytest.raises(ReleaseError, match="no rows to release") as info:
+        run_version(config, "v1", out_dir=tmp_path / "out", instance=instance, on_progress=updates.append)
+    partial = info.value.run_result
+    assert partial.status == {**dict.fromkeys(PHASES[:-1], "done"), "release": "failed"}
+    assert [s["phase"] for s in partial.summaries] == list(PHASES[:-1])
+    # one start and one end per phase, and the phases' own counts in between
+    ends = [(u.phase, u.done, u.status) for u in updates if u.finished]
+    assert ends == [("seeds", 175, "done"), ("generated", 3, "done"), ("filtered", 3, "done"),
+                    ("prelabeled", 0, "done"), ("reviewed", 0, "done"), ("decontaminated", 0, "done"),
+                    ("release", 0, "failed")]
+    assert ("filtered", 3, 3) in [(u.phase, u.done, u.total) for u in updates if not u.finished]
+    # the quiet console hides nothing from the instance: progress lines and the failure are stored
+    logs = [e for run in instance.get_runs() for e in instance.all_logs(run.run_id)]
+    messages = [e.user_message for e in logs]
+    assert any(m.startswith("filtered: 3/3 rows") for m in messages)
+    assert any(e.dagster_event and e.dagster_event.event_type_value == "STEP_FAILURE" for e in logs)
+
+
+def test_a_phase_that_fails_before_writing_leaves_no_stale_summary_in_the_result(tmp_path, monkeypatch):
+    """A re-run of a version whose phase now fails must not show the last run's counts for it."""
+    import synth_pipeline.ingest.imports as imports
+    from synth_pipeline.errors import InputError
+
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(json.dumps({"id": "a", "instruction": "Say hi.", "output": "Hi there."}) + "\n")
+    config = quickstart_copy(tmp_path, generation={"method": "import", "path": str(rows)},
+                             prelabel={"enabled": False},
+                             seeds={"paths": ["seeds/self_instruct_seed_tasks.jsonl"], "pii_policy": "off"})
+    store = tmp_path / "store" / "generated"
+    store.mkdir(parents=True)
+    (store / "v1.summary.json").write_text(json.dumps({"phase": "generated", "rows_in": 99}))
+
+    def fails(path, **_):
+        raise InputError(f"{path}: broken on purpose")
+
+    monkeypatch.setattr(imports, "import_rows", fails)
+    monkeypatch.setattr("synth_pipeline.defs.generated.assets.import_rows", fails)
+    with pytest.raises(InputError, match="broken on purpose") as info:
+        run_version(config, "v1", out_dir=tmp_path / "out", instance=dg.DagsterInstance.ephemeral())
+    partial = info.value.run_result
+    assert [s["phase"] for s in partial.summaries] == ["seeds"]
+    assert (partial.status["seeds"], partial.status["generated"], partial.status["filtered"]) == (
+        "done", "failed", "not run")
+
+
+def test_a_crash_in_a_phase_is_one_message_without_the_stack():
+    from types import SimpleNamespace
+
+    from dagster._utils.error import SerializableErrorInfo
+
+    from synth_pipeline.errors import InputError, SynthPipelineError
+    from synth_pipeline.runner import _raise_step_error
+
+    def run_failing_with(error):
+        event = SimpleNamespace(step_key="filtered", step_failure_data=SimpleNamespace(error=error))
+        return SimpleNamespace(get_step_failure_events=lambda: [event])
+
+    stack = ['  File "filter_phase.py", line 9, in run_filters\n']
+    crash = SerializableErrorInfo("dagster._core.errors.DagsterExecutionStepExecutionError: op failed\n", stack,
+                                  "DagsterExecutionStepExecutionError",
+                                  cause=SerializableErrorInfo("RuntimeError: filter exploded\n", stack, "RuntimeError"))
+    with pytest.raises(SynthPipelineError) as info:
+        _raise_step_error(run_failing_with(crash))
+    assert str(info.value) == "phase filtered failed: RuntimeError: filter exploded"
+    ours = SerializableErrorInfo("synth_pipeline.errors.InputError: rows.jsonl: file is empty\n", stack, "InputError")
+    with pytest.raises(InputError, match=r"^rows.jsonl: file is empty$"):
+        _raise_step_error(run_failing_with(ours))

@@ -13,7 +13,6 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import nullcontext
 from pathlib import Path
 
 import dagster as dg
@@ -57,12 +56,11 @@ class Timer:
         while not self._done.wait(0.1):
             self._peak = max(self._peak, _rss())
 
-    def status(self, _):
-        return nullcontext()
-
-    def print(self, line: str) -> None:
+    def __call__(self, update) -> None:
+        if not update.finished:
+            return
         now = time.perf_counter()
-        phase = line.split()[-1]
+        phase = update.phase
         self.phases[phase] = round(now - self.t, 2)
         self.peak_mb[phase] = round(max(self._peak, _rss()) / 2**20)
         self._peak = 0
@@ -86,7 +84,7 @@ def main() -> None:
     timer = Timer()
     start = time.perf_counter()
     result = run_version(tmp / "pipeline.yaml", "v1", out_dir=tmp / "out", instance=dg.DagsterInstance.ephemeral(),
-                         progress=timer)
+                         on_progress=timer)
     total = time.perf_counter() - start
     print(json.dumps({"rows": n, "success": result.success, "seconds": round(total, 1),
                       "rows_per_s": round(n / total, 1), "phases_s": timer.phases, "phase_peak_rss_mb": timer.peak_mb,

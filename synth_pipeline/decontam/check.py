@@ -22,6 +22,7 @@ from synth_pipeline.decontam.index import NgramIndex
 from synth_pipeline.decontam.ngrams import NORMALISATION, Tokens, tokenise
 from synth_pipeline.decontam.suites import load_suites
 from synth_pipeline.phase import PhaseOutput
+from synth_pipeline.progress import OnProgress, no_progress
 from synth_pipeline.records import REJECTED_SCHEMA, TEXT_FIELDS, kind_of, reject, rejected_table
 from synth_pipeline.tables import Rows, RowsWriter
 
@@ -163,7 +164,8 @@ def build_index(config: PipelineConfig) -> NgramIndex:
 
 
 def run_decontam(rows: pa.Table | Rows, config: PipelineConfig,
-                 index: NgramIndex | None = None) -> tuple[PhaseOutput, dict[str, Any]]:
+                 index: NgramIndex | None = None,
+                 on_progress: OnProgress = no_progress) -> tuple[PhaseOutput, dict[str, Any]]:
     """Drop rows that overlap a benchmark suite; return the phase output and decontam_log.json.
 
     Kept and rejected rows are spooled batch by batch, so memory follows the batch size and
@@ -181,6 +183,7 @@ def run_decontam(rows: pa.Table | Rows, config: PipelineConfig,
     with RowsWriter(rows.schema, prefix=PHASE) as kept_w, RowsWriter(REJECTED_SCHEMA, prefix=f"{PHASE}-rejected") \
             as rejected_w:
         for batch, offset, matches in _batch_matches(rows, index, config.decontam.batch_rows, fields, counters):
+            on_progress(offset, rows.num_rows)  # rows checked before this batch
             if not matches:
                 kept_w.write(batch)
                 continue

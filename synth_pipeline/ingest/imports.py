@@ -14,13 +14,13 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from synth_pipeline.ingest.readers import RowError, iter_rows
+from synth_pipeline.ingest.readers import RowError, iter_rows, no_usable_rows, row_unit
 from synth_pipeline.phase import PhaseOutput
+from synth_pipeline.progress import OnProgress, no_progress
 from synth_pipeline.records import (
     REJECTED_SCHEMA,
     SCHEMAS,
     RecordKind,
-    empty_table,
     make_metadata,
     reject,
     rejected_table,
@@ -30,6 +30,8 @@ from synth_pipeline.records import (
 from synth_pipeline.tables import BATCH_ROWS, Rows, RowsWriter
 
 PHASE = "generated"
+EXPECTED = ("Alpaca (instruction, output), ChatML (messages), ShareGPT (conversations) or preference "
+            "(prompt, chosen, rejected) rows")
 SHAREGPT_ROLES = {"system": "system", "human": "user", "user": "user", "gpt": "assistant",
                   "assistant": "assistant", "tool": "tool"}
 
@@ -105,22 +107,29 @@ def _convert(row: dict[str, Any], kind: RecordKind, source: str) -> dict[str, An
     return {"id": row_id, **body, "metadata": _metadata(row, source)}
 
 
-def import_rows(path: Path, batch_rows: int = BATCH_ROWS) -> PhaseOutput:
+def import_rows(path: Path, batch_rows: int = BATCH_ROWS, on_progress: OnProgress = no_progress) -> PhaseOutput:
     """Convert a file of finished rows into spooled record batches (memory follows the batch).
+
+    Bad rows go to the rejected table; a file with no usable row at all fails here with one
+    line naming the file, the expected shapes and what was found.
 
     Duplicate ids are found after the pass from the spooled id column (an Arrow group-by), so
     no Python set of every id is kept; the first occurrence in file order wins.
     """
-    unit = "row" if path.suffix == ".parquet" else "line"
+    unit = row_unit(path)
     kind: RecordKind | None = None
+    first_error: str | None = None  # the first bad row, for a file where no row is usable
+    columns: list[str] | None = None  # the first object row's fields
     kept: RowsWriter | None = None
     rejected = RowsWriter(REJECTED_SCHEMA, "import-rejected")
     buffer: list[dict] = []
     bad: list[dict] = []
     numbers: list[np.ndarray] = []  # source line/row of every spooled row, for duplicate-id errors
+    read = 0
 
     def flush() -> None:
         nonlocal kept
+        on_progress(read, None)  # the file's row count is unknown until it is read
         if buffer:
             kept = kept or RowsWriter(SCHEMAS[kind], "import")
             kept.write(to_table(buffer, kind))
@@ -130,13 +139,16 @@ def import_rows(path: Path, batch_rows: int = BATCH_ROWS) -> PhaseOutput:
             bad.clear()
 
     for number, row in iter_rows(path):
+        read += 1
         where = f"{path}:{unit} {number}"
         if isinstance(row, RowError):
+            first_error = first_error or row.local()
             bad.append(reject({"id": f"{path.name}:{number}", "raw": row.raw}, PHASE,
                               "import_invalid_row", detail=str(row)))
             continue
         row_kind = detect_kind(row)
         kind = kind or row_kind
+        columns = list(row) if columns is None else columns
         try:
             if row_kind is None:
                 raise ValueError("matches no record kind (need instruction/output, messages, "
@@ -146,13 +158,19 @@ def import_rows(path: Path, batch_rows: int = BATCH_ROWS) -> PhaseOutput:
             buffer.append(_convert(row, kind, f"{path.name}:{number}"))
             numbers.append(number)
         except ValueError as exc:
+            first_error = first_error or f"{unit} {number}: {exc}"
             rid = str(row.get("id") or f"{path.name}:{number}")
             bad.append(reject({**row, "id": rid}, PHASE, "import_invalid_row", detail=f"{where}: {exc}"))
         if len(buffer) + len(bad) >= batch_rows:
             flush()
     flush()
+    if kept is None:  # not one usable row: say so now, not with an empty table phases later
+        rejected.discard()
+        if kind is None and columns is not None:
+            raise no_usable_rows(path, EXPECTED, columns=columns)
+        raise no_usable_rows(path, EXPECTED, first_error=first_error)
     kind = kind or RecordKind.INSTRUCTION
-    rows = kept.close() if kept else Rows(empty_table(kind))
+    rows = kept.close()
     line_of = np.asarray(numbers, dtype=np.int64)
     del numbers
     rows = _drop_duplicate_ids(rows, line_of, rejected, f"{path}:{unit}", batch_rows)

@@ -33,9 +33,34 @@ class RowError:
     raw: str | None = None
 
     def __str__(self) -> str:
-        unit = "row" if self.path.endswith(".parquet") else "line"
-        where = f"{self.path}:{unit} {self.row}"
+        return f"{self.path}:{self.local()}"
+
+    def local(self) -> str:
+        """The error without the file name: `line 3: field 'x': message`."""
+        where = f"{row_unit(self.path)} {self.row}"
         return f"{where}: field '{self.field}': {self.message}" if self.field else f"{where}: {self.message}"
+
+
+def row_unit(path: str | Path) -> str:
+    """What a row number counts in this file: Parquet rows, text lines otherwise."""
+    return "row" if str(path).lower().endswith(".parquet") else "line"
+
+
+def no_usable_rows(path: Path, expected: str, *, columns: list[str] | None = None,
+                   first_error: str | None = None) -> InputError:
+    """One line for a file none of whose rows could be used: the file, what was expected, what was found.
+
+    Without it such a file passes every row to the rejected table and the run fails much later
+    with an empty table, never saying that this file was the cause.
+    """
+    if columns is not None:
+        noun = "columns" if row_unit(path) == "row" or path.suffix.lower() in {".csv", ".tsv"} else "fields"
+        found = f"{noun} {', '.join(columns) if columns else '(none)'}"
+        if first_error:
+            found += f" ({first_error})"
+    else:
+        found = first_error or "no rows"
+    return InputError(f"{path}: no usable row: expected {expected}; found {found}")
 
 
 def read_text(path: Path) -> str:

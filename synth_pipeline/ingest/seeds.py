@@ -17,7 +17,14 @@ import pyarrow as pa
 
 from synth_pipeline.config import PipelineConfig
 from synth_pipeline.errors import InputError
-from synth_pipeline.ingest.readers import TEXT_FILE_SUFFIXES, RowError, expand_paths, iter_rows, read_text
+from synth_pipeline.ingest.readers import (
+    TEXT_FILE_SUFFIXES,
+    RowError,
+    expand_paths,
+    iter_rows,
+    no_usable_rows,
+    read_text,
+)
 from synth_pipeline.phase import PhaseOutput
 from synth_pipeline.records import (
     RecordKind,
@@ -105,8 +112,26 @@ def _document_rows(text: Any, path: Path, number: int) -> list[dict] | RowError:
     ]
 
 
+def _require_a_usable_row(path: Path, candidates: list[tuple[int, Any]], columns: list[str] | None,
+                          fmap: dict[str, str]) -> None:
+    """A seed file none of whose rows is usable is the wrong file or field_map: fail naming it."""
+    if any(not isinstance(result, RowError) for _, result in candidates):
+        return
+    instruction = fmap.get("instruction", "instruction")
+    expected = f"seed rows with a non-empty '{instruction}' field (or 'text' passages)"
+    first = candidates[0][1] if candidates else None
+    if columns is not None and first is not None and first.field == instruction \
+            and first.message == "missing required field":
+        raise no_usable_rows(path, expected, columns=columns)
+    raise no_usable_rows(path, expected, first_error=first.local() if first else None)
+
+
 def load_seeds(config: PipelineConfig) -> PhaseOutput:
-    """Read every configured seed file; with `seeds.strict` any bad row fails the whole load."""
+    """Read every configured seed file; with `seeds.strict` any bad row fails the whole load.
+
+    Without strict, bad rows go to the rejected table, but a file with no usable row at all
+    still fails the load: it is the wrong file or the wrong field_map, not a few bad rows.
+    """
     kept: list[dict] = []
     rejected: list[dict] = []
     errors: list[str] = []
@@ -117,11 +142,13 @@ def load_seeds(config: PipelineConfig) -> PhaseOutput:
             result: Any = _document_rows(read_text(path), path, 1)
             candidates = [(1, result)]
         else:
-            candidates = [
-                (number, row if isinstance(row, RowError) else _seed_row(row, config.seeds.field_map,
-                                                                         path, number))
-                for number, row in iter_rows(path)
-            ]
+            candidates, columns = [], None
+            for number, row in iter_rows(path):
+                if not isinstance(row, RowError):
+                    columns = list(row) if columns is None else columns
+                    row = _seed_row(row, config.seeds.field_map, path, number)
+                candidates.append((number, row))
+            _require_a_usable_row(path, candidates, columns, config.seeds.field_map)
         for number, result in candidates:
             if isinstance(result, RowError):
                 errors.append(str(result))
@@ -138,9 +165,6 @@ def load_seeds(config: PipelineConfig) -> PhaseOutput:
                 kept.append(row)
     if config.seeds.strict and errors:
         raise InputError(f"{len(errors)} bad seed row(s) (seeds.strict is on):\n" + "\n".join(errors[:20]))
-    if not kept:
-        detail = ("\n" + "\n".join(errors[:20])) if errors else ""
-        raise InputError(f"no valid seed rows in {', '.join(map(str, files))}{detail}")
     table = to_table(kept, RecordKind.INSTRUCTION)
     return PhaseOutput(
         phase=PHASE,

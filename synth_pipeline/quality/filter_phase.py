@@ -40,6 +40,7 @@ import pyarrow as pa
 
 from synth_pipeline.config import PipelineConfig
 from synth_pipeline.phase import PhaseOutput
+from synth_pipeline.progress import OnProgress, no_progress
 from synth_pipeline.quality import dedup
 from synth_pipeline.quality.filters import (
     FormatFilter,
@@ -102,7 +103,8 @@ def _write_rejects(writer: RowsWriter, rules: Counter, rows: list[dict[str, Any]
 
 
 def run_filters(table: pa.Table | Rows, config: PipelineConfig, seeds: pa.Table | Rows | None = None, *,
-                pii_scanner: PiiScanner | None = None, batch_rows: int = BATCH_ROWS) -> PhaseOutput:
+                pii_scanner: PiiScanner | None = None, batch_rows: int = BATCH_ROWS,
+                on_progress: OnProgress = no_progress) -> PhaseOutput:
     """Apply the auto-filters to `table` (any record kind); `seeds` enables the novelty check.
 
     Returns spooled `Rows` for kept and rejected; results do not depend on `batch_rows`.
@@ -169,6 +171,7 @@ def run_filters(table: pa.Table | Rows, config: PipelineConfig, seeds: pa.Table 
                 else:  # untouched rows: no Python -> Arrow round trip
                     passed.write(batch.filter(pa.array([v is None for v in verdict])))
                 index.add([texts[i] for i in alive], [rows[i]["id"] for i in alive])
+                on_progress(rejected.num_rows + passed.num_rows, source.num_rows)  # pass 1 is the slow one
             pass1.close()  # the workers' job is done before dedup resolves (its memory peak)
             spool1 = passed.close()
             verdicts = index.resolve()

@@ -4,7 +4,9 @@ import json
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
+from synth_pipeline.errors import InputError
 from synth_pipeline.ingest.imports import import_rows
 from synth_pipeline.records import RecordKind, kind_of
 
@@ -69,3 +71,40 @@ def test_streamed_import_keeps_first_of_each_id_across_batches(tmp_path):
     duplicates = [d for d in out.rejected.column("detail").to_pylist() if "duplicate id" in d]
     # "Task 9." has id r2 and sits on line 11 (the row without output is line 6)
     assert duplicates == [f"{f}:line 11: field 'id': duplicate id", f"{f}:line 14: field 'id': duplicate id"]
+
+
+EXPECTED = ("expected Alpaca (instruction, output), ChatML (messages), ShareGPT (conversations) or "
+            "preference (prompt, chosen, rejected) rows")
+
+
+def test_parquet_with_none_of_the_expected_columns_fails_naming_its_columns(tmp_path):
+    path = tmp_path / "other.parquet"
+    pq.write_table(pa.table({"text": ["a", "b"], "label": [0, 1]}), path)
+    with pytest.raises(InputError) as info:
+        import_rows(path)
+    assert str(info.value) == f"{path}: no usable row: {EXPECTED}; found columns text, label"
+
+
+def test_plain_text_jsonl_fails_with_its_first_bad_line(tmp_path):
+    path = tmp_path / "notes.jsonl"
+    path.write_text("hello world\nthis is plain text\n")
+    with pytest.raises(InputError) as info:
+        import_rows(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: no usable row: {EXPECTED}; found line 1: invalid JSON: ")
+    assert "\n" not in message
+
+
+def test_rows_of_a_known_kind_that_all_fail_name_the_first_error(tmp_path):
+    path = _write(tmp_path / "half.jsonl", [{"instruction": "No output."}, {"instruction": "Nor here."}])
+    with pytest.raises(InputError) as info:
+        import_rows(path)
+    assert str(info.value) == (f"{path}: no usable row: {EXPECTED}; found line 1: field 'output': "
+                               "missing required field")
+
+
+def test_one_usable_row_is_enough_to_import(tmp_path):
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("not json\n" + json.dumps({"instruction": "Say hi.", "output": "Hi"}) + "\n")
+    out = import_rows(path)
+    assert (out.kept.num_rows, out.rejected.num_rows) == (1, 1)

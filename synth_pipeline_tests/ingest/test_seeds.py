@@ -74,6 +74,31 @@ def test_unreadable_files_name_the_file(tmp_path, content, message):
     assert str(tmp_path / "bad.jsonl") in str(info.value)
 
 
+SEEDS_EXPECTED = "expected seed rows with a non-empty 'instruction' field (or 'text' passages)"
+
+
+def test_seed_file_with_other_columns_fails_naming_them_even_beside_good_files(tmp_path):
+    (tmp_path / "good.jsonl").write_text(json.dumps({"instruction": "Name a fruit."}) + "\n")
+    (tmp_path / "wrong.csv").write_text("question,answer\nWhat is 2+2?,4\n")
+    with pytest.raises(InputError) as info:
+        load_seeds(_config(tmp_path, "good.jsonl", "wrong.csv"))
+    assert str(info.value) == (f"{tmp_path / 'wrong.csv'}: no usable row: {SEEDS_EXPECTED}; "
+                               "found columns question, answer")
+    # the field map is what fixes it, and the expected field follows the map
+    out = load_seeds(_config(tmp_path, "wrong.csv", field_map={"instruction": "question"}))
+    assert out.kept.column("instruction").to_pylist() == ["What is 2+2?"]
+    with pytest.raises(InputError, match="non-empty 'prompt' field"):
+        load_seeds(_config(tmp_path, "wrong.csv", field_map={"instruction": "prompt"}))
+
+
+def test_plain_text_seed_jsonl_fails_with_its_first_bad_line(tmp_path):
+    (tmp_path / "notes.jsonl").write_text("just some notes\n")
+    with pytest.raises(InputError) as info:
+        load_seeds(_config(tmp_path, "notes.jsonl"))
+    assert str(info.value).startswith(f"{tmp_path / 'notes.jsonl'}: no usable row: {SEEDS_EXPECTED}; "
+                                      "found line 1: invalid JSON: ")
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(InputError, match="nope.jsonl: file not found"):
         load_seeds(_config(tmp_path, "nope.jsonl"))

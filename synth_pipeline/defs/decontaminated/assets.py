@@ -3,6 +3,7 @@ import dagster as dg
 from synth_pipeline.defs.io import bias_report_key, decontam_log_key
 from synth_pipeline.defs.metadata import emit
 from synth_pipeline.defs.partitions import dataset_version
+from synth_pipeline.defs.progress import phase_progress
 from synth_pipeline.defs.resources import PipelineResource
 from synth_pipeline.tables import Rows
 
@@ -13,7 +14,9 @@ def decontaminated(context: dg.AssetExecutionContext, reviewed: Rows, pipeline: 
     from synth_pipeline.decontam.check import run_decontam
     from synth_pipeline.quality.bias import bias_audit
 
-    output, log = run_decontam(reviewed, pipeline.config)
+    progress = phase_progress(context, "decontaminated")
+    output, log = run_decontam(reviewed, pipeline.config, on_progress=progress)
+    progress.finish(output.rows_in)
     pipeline.store.write_json(decontam_log_key(context.partition_key), log)
     # Measured once here; the bias check judges it and the release reports it (VADER is slow).
     pipeline.store.write_json(bias_report_key(context.partition_key),

@@ -2,6 +2,7 @@ import dagster as dg
 
 from synth_pipeline.defs.metadata import emit
 from synth_pipeline.defs.partitions import dataset_version
+from synth_pipeline.defs.progress import phase_progress
 from synth_pipeline.defs.resources import PipelineResource
 from synth_pipeline.tables import Rows
 
@@ -12,4 +13,8 @@ def filtered(context: dg.AssetExecutionContext, generated: Rows, seeds: Rows,
              pipeline: PipelineResource):
     from synth_pipeline.quality.filter_phase import run_filters
 
-    return emit(context, run_filters(generated, pipeline.config, seeds=seeds, pii_scanner=pipeline.pii_scanner()))
+    progress = phase_progress(context, "filtered")
+    output = run_filters(generated, pipeline.config, seeds=seeds, pii_scanner=pipeline.pii_scanner(),
+                         on_progress=progress)
+    progress.finish(output.rows_in)
+    return emit(context, output)

@@ -2,8 +2,10 @@ import dagster as dg
 
 from synth_pipeline.defs.metadata import emit
 from synth_pipeline.defs.partitions import dataset_version
+from synth_pipeline.defs.progress import phase_progress
 from synth_pipeline.defs.resources import PipelineResource, TeacherResource
 from synth_pipeline.ingest.imports import import_rows
+from synth_pipeline.progress import watch_llm
 from synth_pipeline.tables import Rows
 
 
@@ -13,10 +15,18 @@ from synth_pipeline.tables import Rows
 def generated(context: dg.AssetExecutionContext, seeds: Rows, pipeline: PipelineResource,
               teacher: TeacherResource):
     config = pipeline.config
+    progress = phase_progress(context, "generated")
     if config.generation.method == "import":
-        return emit(context, import_rows(config.resolve(config.generation.path)))
+        output = import_rows(config.resolve(config.generation.path), on_progress=progress)
+        progress.finish()
+        return emit(context, output)
     from synth_pipeline.generation.run import run_generation
 
-    judge = teacher.client("judge") if config.generation.method == "preference" else None
-    output = run_generation(seeds.read(), config, pipeline.taxonomy, teacher.client("teacher"), judge=judge)
+    clients = [teacher.client("teacher")]
+    if config.generation.method == "preference":
+        clients.append(teacher.client("judge"))
+    # at least one request per requested row: the floor of the bar's total
+    with watch_llm(progress, clients, expected=config.generation.count) as (client, *judge):
+        output = run_generation(seeds.read(), config, pipeline.taxonomy, client, judge=judge[0] if judge else None)
+    progress.finish()
     return emit(context, output)

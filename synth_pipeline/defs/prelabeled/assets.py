@@ -2,6 +2,7 @@ import dagster as dg
 
 from synth_pipeline.defs.metadata import emit, passthrough
 from synth_pipeline.defs.partitions import dataset_version
+from synth_pipeline.defs.progress import phase_progress
 from synth_pipeline.defs.resources import PipelineResource, TeacherResource
 from synth_pipeline.tables import Rows
 
@@ -13,6 +14,13 @@ def prelabeled(context: dg.AssetExecutionContext, filtered: Rows, pipeline: Pipe
     config = pipeline.config
     if not config.prelabel.enabled:
         return emit(context, passthrough("prelabeled", filtered))
+    from synth_pipeline.progress import watch_llm
     from synth_pipeline.quality.prelabel import run_prelabel
 
-    return emit(context, run_prelabel(filtered.read(), config, pipeline.taxonomy, teacher.client("judge")))
+    progress = phase_progress(context, "prelabeled")
+    # one judge request per row, and one tagging request per row when there is a taxonomy
+    expected = filtered.num_rows * (2 if pipeline.taxonomy else 1)
+    with watch_llm(progress, [teacher.client("judge")], expected=expected) as (judge,):
+        output = run_prelabel(filtered.read(), config, pipeline.taxonomy, judge)
+    progress.finish()
+    return emit(context, output)
