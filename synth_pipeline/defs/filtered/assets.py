@@ -12,4 +12,5 @@ def filtered(context: dg.AssetExecutionContext, generated: Rows, seeds: Rows,
              pipeline: PipelineResource):
     from synth_pipeline.quality.filter_phase import run_filters
 
-    return emit(context, run_filters(generated, pipeline.config, seeds=seeds, pii_scanner=pipeline.pii_scanner()))
+    return emit(context, run_filters(generated, pipeline.config, seeds=seeds, pii_scanner=pipeline.pii_scanner()),
+                rows_in=generated.num_rows)

@@ -12,7 +12,8 @@ def prelabeled(context: dg.AssetExecutionContext, filtered: Rows, pipeline: Pipe
                teacher: TeacherResource):
     config = pipeline.config
     if not config.prelabel.enabled:
-        return emit(context, passthrough("prelabeled", filtered))
+        return emit(context, passthrough("prelabeled", filtered), rows_in=filtered.num_rows)
     from synth_pipeline.quality.prelabel import run_prelabel
 
-    return emit(context, run_prelabel(filtered.read(), config, pipeline.taxonomy, teacher.client("judge")))
+    return emit(context, run_prelabel(filtered.read(), config, pipeline.taxonomy, teacher.client("judge")),
+                rows_in=filtered.num_rows)
