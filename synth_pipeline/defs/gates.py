@@ -119,8 +119,13 @@ def check_record_key(version: str, asset: str, check: str) -> str:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, dg.TableMetadataValue):
+        return [dict(r.data) for r in value.records]
     value = getattr(value, "value", value)
-    return json.loads(json.dumps(value, default=str))
+    try:
+        return json.loads(json.dumps(value, default=str))
+    except (TypeError, ValueError, RuntimeError, Exception):  # dagster records refuse iteration
+        return str(value)
 
 
 def record(context: dg.AssetCheckExecutionContext, store: TableStore, result: dg.AssetCheckResult

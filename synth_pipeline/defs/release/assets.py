@@ -28,11 +28,11 @@ def _checks(context: dg.AssetExecutionContext, store, version: str) -> list[dict
     """Every asset check's recorded outcome; a defined check with no outcome is reported as not run."""
     found = recorded_checks(store, version)
     seen = {(c["asset"], c["check"]) for c in found}
-    for key, checks_def in sorted(context.repository_def.asset_checks_defs_by_key.items(),
-                                  key=lambda kv: kv[0].to_user_string()):
+    graph = context.job_def.asset_layer.asset_graph
+    for key in sorted(graph.asset_check_keys, key=lambda k: k.to_user_string()):
         asset, name = key.asset_key.to_user_string(), key.name
         if (asset, name) not in seen:
-            spec = checks_def.get_spec_for_check_key(key)
+            spec = graph.get_check_spec(key)
             found.append({"asset": asset, "check": name, "blocking": bool(spec.blocking), "passed": False,
                           "status": "not_run", "observed": None, "threshold": None,
                           "description": spec.description, "method": None})
