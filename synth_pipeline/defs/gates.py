@@ -14,6 +14,7 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from synth_pipeline.config import PipelineConfig
 from synth_pipeline.quality.gates import GateResult, evaluate_gates, standard_gates
@@ -147,3 +148,16 @@ def recorded_checks(store: TableStore, version: str) -> list[dict[str, Any]]:
     """Every check outcome stored for `version`, in key order."""
     prefix = f"{CHECKS_PREFIX}/{version}"
     return [store.read_json(key) for key in sorted(store.list(prefix)) if key.endswith(".json")]
+
+
+def waiting_for_review(rows: pa.Table | Rows, sample: int = 5) -> tuple[int, list[str]]:
+    """(rows whose qa_status is still needs_review, a few of their ids)."""
+    from synth_pipeline.quality.prelabel import NEEDS_REVIEW
+
+    count, ids = 0, []
+    for batch in Rows.of(rows).batches(columns=["id", "metadata"]):
+        flags = pc.fill_null(pc.equal(pc.struct_field(batch.column("metadata"), "qa_status"), NEEDS_REVIEW), False)
+        count += pc.sum(flags).as_py() or 0
+        if len(ids) < sample:
+            ids += pc.filter(batch.column("id"), flags).to_pylist()[:sample - len(ids)]
+    return count, ids

@@ -97,6 +97,16 @@ def test_format_gate_does_not_use_the_filter_phase_validator(monkeypatch):
     assert not check_result(bad, CONFIG, "format").passed
 
 
+def test_rows_waiting_for_review_are_counted():
+    from synth_pipeline.defs.gates import waiting_for_review
+
+    rows = to_table([{"id": f"w{i}", "instruction": q, "input": "", "output": a,
+                      "metadata": make_metadata(qa_status="needs_review" if i == 1 else "prelabeled")}
+                     for i, (q, a) in enumerate(CLEAN * 2)], RecordKind.INSTRUCTION)
+    assert waiting_for_review(rows) == (1, ["w1"])
+    assert waiting_for_review(_table(CLEAN, qa_status="prelabeled")) == (0, [])
+
+
 def test_judge_gate_uses_judge_scores():
     low = check_result(_table(CLEAN, scores={"judge_mean": 3.0}), CONFIG, "judge")
     high = check_result(_table(CLEAN, scores={"judge_mean": 4.6}), CONFIG, "judge")
@@ -220,13 +230,15 @@ def test_qa_report_lists_every_check_with_its_result(tmp_path):
     checks = {g["check"]: g for g in qa["gates"] if g["source"] == "asset check"}
     assert set(checks) == {"seeds_pii", "filtered_format", "filtered_pii", "filtered_toxicity", "filtered_ttr",
                            "prelabeled_judge", "reviewed_kappa", "decontaminated_no_benchmark_overlap",
-                           "decontaminated_pii", "decontaminated_format", "decontaminated_bias"}
+                           "decontaminated_pii", "decontaminated_format", "decontaminated_bias",
+                           "decontaminated_no_unreviewed_flags"}
     assert checks["seeds_pii"]["status"] == "failed" and checks["seeds_pii"]["blocking"] is False
     # Pre-labelling was off and review is not built: both gates say so, neither counts as passed.
     assert checks["prelabeled_judge"]["status"] == "not_evaluated"
     assert checks["reviewed_kappa"]["status"] == "not_evaluated"
     assert all(checks[n]["status"] == "passed" and checks[n]["blocking"] for n in (
-        "filtered_format", "filtered_pii", "decontaminated_no_benchmark_overlap", "decontaminated_format"))
+        "filtered_format", "filtered_pii", "decontaminated_no_benchmark_overlap", "decontaminated_format",
+        "decontaminated_no_unreviewed_flags"))
     assert {g["check"] for g in qa["gates"] if g["source"] == "release"} == {
         "schema_valid_rate", "decontam_released_files", "reconcile_chain"}
     assert qa["all_gates_pass"] is False and qa["blocking_gates_pass"] is True

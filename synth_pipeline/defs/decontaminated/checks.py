@@ -66,3 +66,19 @@ def decontaminated_bias(context: dg.AssetCheckExecutionContext, pipeline: Pipeli
             "stereotype_flags": dg.MetadataValue.json(report["stereotypes"].get("flagged", [])[:20]),
         },
     ))
+
+
+@dg.asset_check(asset=decontaminated, partitions_def=dataset_version, blocking=True,
+                description="no row still waiting for human review (qa_status needs_review) reaches the release")
+def decontaminated_no_unreviewed_flags(context: dg.AssetCheckExecutionContext, decontaminated: Rows,
+                                       pipeline: PipelineResource) -> dg.AssetCheckResult:
+    from synth_pipeline.defs.gates import waiting_for_review
+
+    waiting, sample = waiting_for_review(decontaminated)
+    return record(context, pipeline.store, dg.AssetCheckResult(
+        passed=waiting == 0, severity=dg.AssetCheckSeverity.ERROR, metadata={
+            "status": "passed" if waiting == 0 else "failed", "observed": waiting, "threshold": 0,
+            "rows": decontaminated.num_rows, "failing_rows_sample": dg.MetadataValue.json(sample),
+            "method": "metadata.qa_status of every row; rows under the judge gate are marked needs_review "
+                      "when sent to a human review queue",
+        }))
