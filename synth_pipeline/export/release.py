@@ -198,8 +198,11 @@ def write_release(
     `phase_summaries` are ``PhaseOutput.summary()`` dicts of the earlier phases, in order;
     `extra_metadata` may carry ``seed_set_hash`` (or ``seed_set_sha256``), ``code_version``,
     ``timings``, ``tokens_in`` / ``tokens_out`` / ``cost_usd`` of the whole run (else the kept
-    rows' own usage is reported), ``review``, ``bias``; anything else lands in metadata.json's
-    ``extra``. The previous version is a release folder on the same filesystem.
+    rows' own usage is reported), ``review``, ``bias``, ``checks`` (every asset check's recorded
+    outcome, listed in qa_report.json's gates); anything else lands in metadata.json's ``extra``.
+    The release fails before publishing when the row counts do not chain, when too many rows break
+    the schema, or when the written files share n-grams with a benchmark suite. The previous
+    version is a release folder on the same filesystem.
     """
     started = time.perf_counter()
     if not _VERSION_RE.match(version):

@@ -242,3 +242,19 @@ def test_report_and_card_list_every_check_and_say_rows_are_unreviewed(make_confi
     assert "`seeds.seeds_pii` (warning): failed" in card
     assert "`reviewed.reviewed_kappa` (warning): not_evaluated" in card
     assert "filtered_format" not in card
+
+
+def test_card_states_the_judge_gate_used_and_self_judging(make_config, tmp_path, instruction_rows):
+    config = make_config()
+    config.gates.judge_min = 1.5
+    summaries = _summaries(instruction_rows)
+    judged = PhaseOutput("prelabeled", instruction_rows, rows_in=instruction_rows.num_rows, metrics={
+        "judge_model": "local/smollm2-135m-instruct", "self_judged": True, "judge_min_gate": 1.5,
+        "judge_mean": 1.7, "below_gate_rows": 2, "below_gate_route": "reject", "unscored_rows": 1,
+        "unscored_route": "reject"}).summary()
+    summaries.insert(1, judged)
+    write_release(instruction_rows, tmp_path, "v1", config, summaries)
+    card = (tmp_path / "v1" / "README.md").read_text()
+    assert "gate: judge mean >= 1.5 (default 4.2)" in card
+    assert "**The judge is the teacher model itself**" in card
+    assert _released_qa(tmp_path / "v1")["thresholds"]["judge_min"] == 1.5
