@@ -125,7 +125,7 @@ def _plain(value: Any) -> Any:
     value = getattr(value, "value", value)
     try:
         return json.loads(json.dumps(value, default=str))
-    except (TypeError, ValueError, RuntimeError, Exception):  # dagster records refuse iteration
+    except Exception:  # noqa: BLE001 - dagster records raise a bare Exception when iterated
         return str(value)
 
 
