@@ -319,10 +319,12 @@ class PrelabelConfig(_Strict):
 
     enabled: bool = True
     below_gate: Literal["review", "reject"] = Field(
-        "review", description="rows whose judge mean is under gates.judge_min: route to review or reject"
+        "review", description="rows whose judge mean is under gates.judge_min: the human review queue "
+        "(only when review.mode is human; with review.mode auto nobody reviews them, so they are rejected) or reject"
     )
     on_judge_error: Literal["review", "reject"] = Field(
-        "review", description="rows the judge could not score (failed call or unparseable answer)"
+        "review", description="rows the judge could not score (failed call or unparseable answer); "
+        "routed like below_gate"
     )
     template: str = Field("judge_rubric", description="rubric prompt template (generation/prompts)")
     classify_template: str = Field("classify_taxonomy", description="domain/difficulty prompt template")

@@ -1,7 +1,8 @@
 """What every phase's domain function returns: kept rows, rejected rows, metrics.
 
-The Dagster shell writes `kept` as the asset's table and `rejected` beside it; the release
-reconciles `in = kept + rejected` for every phase from these objects' counts. Phases that
+The Dagster shell writes `kept` as the asset's table and `rejected` beside it, and sets `rows_in`
+to the row count of the table the phase read, so `in = kept + rejected` can fail; the release
+also checks that each phase read what the phase before it kept. Phases that
 stream large tables return `Rows` backed by spool files instead of in-memory tables.
 """
 
@@ -24,7 +25,8 @@ class PhaseOutput:
     rejected: pa.Table | Rows = field(default_factory=REJECTED_SCHEMA.empty_table)
     metrics: dict[str, Any] = field(default_factory=dict)
     implemented: bool = True
-    rows_in: int | None = None  # defaults to kept + rejected; set when a phase also adds rows
+    # The input's row count; kept + rejected only where no upstream table exists (seed files, imports).
+    rows_in: int | None = None
 
     def __post_init__(self) -> None:
         if self.rows_in is None:

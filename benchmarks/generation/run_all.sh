@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Side-by-side throughput run: our TeacherClient next to every peer tool, REPS interleaved
+# Side-by-side throughput run: our LLMClient next to every peer tool, REPS interleaved
 # repetitions, one latency server. Venvs from setup_venvs.sh; ours uses the project venv.
 # Output: raw.jsonl (one MEASURE object per line) and logs/.
 set -u

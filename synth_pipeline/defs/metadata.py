@@ -49,8 +49,14 @@ def phase_metadata(output: PhaseOutput) -> dict[str, Any]:
     return meta
 
 
-def emit(context: dg.AssetExecutionContext, output: PhaseOutput) -> PhaseOutput:
-    """Attach the phase's metadata and hand the output to the IO manager."""
+def emit(context: dg.AssetExecutionContext, output: PhaseOutput, rows_in: int | None = None) -> PhaseOutput:
+    """Attach the phase's metadata and hand the output to the IO manager.
+
+    `rows_in` is the row count of the table the phase read; it replaces the phase's own count
+    so a phase that loses rows without rejecting them does not reconcile.
+    """
+    if rows_in is not None:
+        output.rows_in = rows_in
     context.add_output_metadata(phase_metadata(output))
     return output
 

@@ -6,6 +6,8 @@ from typing import Any
 
 import yaml
 
+from synth_pipeline.config import GatesConfig
+
 _HF_SPLIT = {"train": "train", "val": "validation", "test": "test"}
 
 
@@ -17,8 +19,47 @@ def size_category(n: int) -> str:
     return "10M<n<100M"
 
 
-def dataset_card(metadata: dict[str, Any], data_files: dict[str, str], changelog_flags: list[str]) -> str:
-    """README.md text; `data_files` maps split (train/val/test) to its file in the release."""
+def _review_lines(qa: dict[str, Any]) -> list[str]:
+    review = qa.get("review") or {}
+    if review.get("implemented") is False or not review:
+        return ["- **Rows are unreviewed.** No person has read them: the human review phase is not built "
+                "yet, so rows passed through it unchanged and inter-rater agreement (kappa) was not measured."]
+    kappa = review.get("kappa")
+    return [f"- Human review ran; agreement kappa: {kappa if kappa is not None else 'not measured'}."]
+
+
+def _judge_lines(qa: dict[str, Any], thresholds: dict[str, Any]) -> list[str]:
+    pre = next((p.get("metrics") or {} for p in qa.get("phases", []) if p.get("phase") == "prelabeled"), None)
+    if not pre or pre.get("judge_model") is None:
+        return ["- No LLM judge scored the rows (pre-labelling was off)."]
+    lines = [f"- LLM judge `{pre['judge_model']}`, gate: judge mean >= {pre.get('judge_min_gate')} "
+             f"(default {GatesConfig().judge_min}); mean over scored rows {pre.get('judge_mean')}; "
+             f"rows under the gate: {pre.get('below_gate_rows')} ({pre.get('below_gate_route')}), "
+             f"unscored: {pre.get('unscored_rows')} ({pre.get('unscored_route')})."]
+    if pre.get("self_judged"):
+        lines.append("- **The judge is the teacher model itself**: it graded its own output, which flatters it.")
+    return lines
+
+
+def _gate_lines(qa: dict[str, Any]) -> list[str]:
+    failed = [g for g in qa.get("gates", []) if g.get("status") != "passed"]
+    if not failed:
+        return [f"- All {len(qa.get('gates', []))} gates passed."]
+    lines = [f"- {len(failed)} of {len(qa.get('gates', []))} gates did not pass:"]
+    for g in failed:
+        kind = "blocking" if g.get("blocking") else "warning"
+        lines.append(f"  - `{g.get('phase')}.{g.get('check')}` ({kind}): {g.get('status')}; "
+                     f"observed {g.get('value')}, threshold {g.get('threshold')}.")
+    return lines
+
+
+def dataset_card(metadata: dict[str, Any], data_files: dict[str, str], changelog_flags: list[str],
+                 qa: dict[str, Any] | None = None) -> str:
+    """README.md text; `data_files` maps split (train/val/test) to its file in the release.
+
+    With the release's `qa` report the card states the review status, the judge gate used and
+    every gate that did not pass, so a reader does not need to open qa_report.json to learn them.
+    """
     teacher = metadata.get("teacher") or {}
     header = {
         "license": metadata.get("card_license") or "other",
@@ -58,6 +99,11 @@ def dataset_card(metadata: dict[str, Any], data_files: dict[str, str], changelog
         f"code version: `{metadata.get('code_version')}`.",
         "- Per-phase counts, rejection rules and gate results: `qa_report.json`; benchmark "
         "decontamination: `decontam_log.json`; full config: `metadata.json`; row schemas: `schemas/`.",
+        "",
+        "## Quality status",
+        "",
+        *(_review_lines(qa) + _judge_lines(qa, metadata) + _gate_lines(qa) if qa is not None
+          else ["- No QA report was given: review status and gate results are unknown."]),
         "",
         "## Changes",
         "",

@@ -43,8 +43,9 @@ from synth_pipeline.export.formats import (
 )
 from synth_pipeline.export.formats.base import HashingSink
 from synth_pipeline.export.manifest import MANIFEST_SCHEMA, manifest_rows
+from synth_pipeline.export.overlap import READABLE, benchmark_grams, recheck_files
 from synth_pipeline.export.split import SPLITS, key_columns, plan_splits
-from synth_pipeline.export.validate import RowSchemaError, validate_batch
+from synth_pipeline.export.validate import invalid_rows
 from synth_pipeline.format_compat import check_formats
 from synth_pipeline.records import SCHEMAS, RecordKind, json_schema, kind_of
 from synth_pipeline.tables import Rows
@@ -197,8 +198,11 @@ def write_release(
     `phase_summaries` are ``PhaseOutput.summary()`` dicts of the earlier phases, in order;
     `extra_metadata` may carry ``seed_set_hash`` (or ``seed_set_sha256``), ``code_version``,
     ``timings``, ``tokens_in`` / ``tokens_out`` / ``cost_usd`` of the whole run (else the kept
-    rows' own usage is reported), ``review``, ``bias``; anything else lands in metadata.json's
-    ``extra``. The previous version is a release folder on the same filesystem.
+    rows' own usage is reported), ``review``, ``bias``, ``checks`` (every asset check's recorded
+    outcome, listed in qa_report.json's gates); anything else lands in metadata.json's ``extra``.
+    The release fails before publishing when the row counts do not chain, when too many rows break
+    the schema, or when the written files share n-grams with a benchmark suite. The previous
+    version is a release folder on the same filesystem.
     """
     started = time.perf_counter()
     if not _VERSION_RE.match(version):
@@ -228,6 +232,18 @@ def write_release(
         fs.create_dir(tmp, recursive=True)
         files, counts, manifest, plan_info = _write_data(fs, tmp, batches, kind, formats, config)
         totals = plan_info.pop("totals")
+        chain = reconcile_chain(phase_summaries or [], sum(counts.values()))
+        broken = [link for link in chain if not link["passed"]]
+        if broken:
+            raise ReleaseError("row counts do not chain: " + "; ".join(link["detail"] for link in broken))
+        plan_info["reconcile_chain"] = chain
+        plan_info["decontam_recheck"] = _recheck_released(fs, tmp, formats, config)
+        if not plan_info["decontam_recheck"]["passed"]:
+            r = plan_info["decontam_recheck"]
+            raise ReleaseError(
+                f"the released files share {r['matches']} {r['n']}-grams with benchmark suites "
+                f"(gates.decontam_max_matches {r['max_matches']}): "
+                + "; ".join(f"{e['file']} line {e['line']} ({e['field']}): {e['ngram']!r}" for e in r["examples"][:5]))
         files.update(_write_manifest(fs, tmp, manifest))
         fs.create_dir(f"{tmp}/schemas", recursive=True)
         for k in RecordKind:
@@ -248,17 +264,15 @@ def write_release(
         metadata = _metadata(config, config_json, version, kind, formats, counts, summaries, extra,
                              totals, seconds, change_summary)
         files["metadata.json"] = _put_json(fs, f"{tmp}/metadata.json", metadata)
-        files["qa_report.json"] = _put_json(
-            fs, f"{tmp}/qa_report.json",
-            _qa_report(config, version, summaries, extra, counts, plan_info, change_summary),
-        )
+        qa = _qa_report(config, version, summaries, extra, counts, plan_info, change_summary)
+        files["qa_report.json"] = _put_json(fs, f"{tmp}/qa_report.json", qa)
         files["decontam_log.json"] = _put_json(
             fs, f"{tmp}/decontam_log.json",
             dict(decontam_log) if decontam_log is not None else {"available": False,
                                                                   "note": "no decontamination log given"},
         )
         primary = formats[0]
-        card = dataset_card(metadata, {s: file_name(primary, s) for s in SPLITS}, change_summary["flags"])
+        card = dataset_card(metadata, {s: file_name(primary, s) for s in SPLITS}, change_summary["flags"], qa)
         files["README.md"] = _put(fs, f"{tmp}/README.md", card.encode("utf-8"))
         sums = "".join(f"{sha}  {path}\n" for path, sha in sorted(files.items()))
         _put(fs, f"{tmp}/SHA256SUMS", sums.encode("utf-8"))
@@ -281,14 +295,25 @@ def write_release(
 def _write_data(fs: pafs.FileSystem, tmp: str, batches: _Batches, kind: RecordKind, formats: list[str],
                 config: PipelineConfig) -> tuple[dict[str, str], dict[str, int], pa.Table, dict[str, Any]]:
     keys, tokens_in, tokens_out, cost = [], 0, 0, 0.0
+    invalid, schema_errors = 0, []
     for batch in batches.first_pass():
         keys.append(key_columns(batch, config.split))
+        if config.export.validate_rows:
+            bad, messages = invalid_rows(batch, kind)
+            invalid += int(bad.sum())
+            schema_errors += [messages[i] for i in sorted(messages)[:max(0, 5 - len(schema_errors))]]
         meta = batch.column("metadata")
         tokens_in += pc.sum(pc.struct_field(meta, "tokens_in")).as_py() or 0
         tokens_out += pc.sum(pc.struct_field(meta, "tokens_out")).as_py() or 0
         cost += pc.sum(pc.struct_field(meta, "cost_usd")).as_py() or 0.0
-    if not keys or sum(k.num_rows for k in keys) == 0:
+    total = sum(k.num_rows for k in keys)
+    if total == 0:
         raise ReleaseError("no rows to release: the kept table is empty")
+    if config.export.validate_rows and (total - invalid) / total < config.gates.schema_valid_min:
+        raise ReleaseError(
+            f"{invalid} of {total} rows break the {kind.value} JSON Schema (schema-valid share "
+            f"{(total - invalid) / total:.4f} < gates.schema_valid_min {config.gates.schema_valid_min}): "
+            + "; ".join(schema_errors))
     try:
         plan = plan_splits(keys, config.split)
     except ValueError as exc:
@@ -307,7 +332,7 @@ def _write_data(fs: pafs.FileSystem, tmp: str, batches: _Batches, kind: RecordKi
             writers[split].append((rel, open_writer(fmt, stream, kind, options)))
     manifest_parts: list[pa.Table] = []
     counts = dict.fromkeys(SPLITS, 0)
-    validated = offset = 0
+    offset = 0
     try:
         for batch in batches.second_pass():
             labels = plan.assign_at(offset, batch)
@@ -317,13 +342,11 @@ def _write_data(fs: pafs.FileSystem, tmp: str, batches: _Batches, kind: RecordKi
                 if not part.num_rows:
                     continue
                 chunk = ExportChunk(part, kind)
-                if config.export.validate_rows:
-                    validated += validate_batch(part, kind, lambda c=chunk: c.records)
                 for _, writer in writers[split]:
                     writer.write(chunk)
                 manifest_parts.append(manifest_rows(chunk, split))
                 counts[split] += part.num_rows
-    except (RowSchemaError, FormatError) as exc:
+    except FormatError as exc:
         raise ReleaseError(f"row cannot be exported: {exc}") from None
     finally:
         for split_writers in writers.values():
@@ -333,7 +356,9 @@ def _write_data(fs: pafs.FileSystem, tmp: str, batches: _Batches, kind: RecordKi
     manifest = pa.concat_tables(manifest_parts) if manifest_parts else MANIFEST_SCHEMA.empty_table()
     info = {
         "groups": int(len(pc.unique(plan.groups))),
-        "rows_validated": validated,
+        "rows_validated": total if config.export.validate_rows else 0,
+        "rows_schema_invalid": invalid if config.export.validate_rows else None,
+        "schema_errors": schema_errors,
         "totals": {"tokens_in": tokens_in, "tokens_out": tokens_out, "cost_usd": round(cost, 6)},
     }
     return files, counts, manifest, info
@@ -378,7 +403,7 @@ def _metadata(config: PipelineConfig, config_json: dict[str, Any], version: str,
               extra: dict[str, Any], totals: dict[str, Any], seconds: float,
               change_summary: dict[str, Any]) -> dict[str, Any]:
     known = {"seed_set_hash", "seed_set_sha256", "code_version", "timings", "tokens_in", "tokens_out",
-             "cost_usd", "review", "bias"}
+             "cost_usd", "review", "bias", "checks"}
     timings = dict(extra.get("timings") or {})
     timings["release_s"] = round(seconds, 3)
     return {
@@ -433,31 +458,107 @@ def _first_number(*values: Any) -> Any:
     return next((v for v in values if isinstance(v, int | float) and not isinstance(v, bool)), None)
 
 
+def reconcile_chain(summaries: list[dict[str, Any]], released_rows: int) -> list[dict[str, Any]]:
+    """Each phase's in = kept + rejected, each phase read what the one before kept, and the release
+    holds what the last phase kept. The first phase after seeds makes new rows, so it starts a chain."""
+    links: list[dict[str, Any]] = []
+    for i, s in enumerate(summaries):
+        name, rows_in, kept, rejected = s.get("phase"), s.get("rows_in"), s.get("kept"), s.get("rejected")
+        ok = None not in (rows_in, kept, rejected) and rows_in == kept + rejected
+        links.append({"link": f"{name}: in = kept + rejected", "passed": ok,
+                      "detail": f"{name}: rows_in {rows_in} != kept {kept} + rejected {rejected}"})
+        if i and summaries[i - 1].get("phase") != "seeds":
+            before = summaries[i - 1]
+            ok = rows_in == before.get("kept")
+            links.append({"link": f"{before.get('phase')} -> {name}", "passed": ok,
+                          "detail": f"{name} read {rows_in} rows but {before.get('phase')} kept {before.get('kept')}"})
+    if summaries:
+        last = summaries[-1]
+        links.append({"link": f"{last.get('phase')} -> release", "passed": released_rows == last.get("kept"),
+                      "detail": f"the release holds {released_rows} rows but {last.get('phase')} kept "
+                                f"{last.get('kept')}"})
+    return links
+
+
+def _recheck_released(fs: pafs.FileSystem, tmp: str, formats: list[str], config: PipelineConfig) -> dict[str, Any]:
+    """The written split files of the first format that reads back, checked for benchmark n-grams."""
+    for i, fmt in enumerate(formats):
+        name = file_name(fmt, "train")
+        if name.rsplit(".", 1)[-1] not in READABLE:
+            continue
+        folder = tmp if i == 0 else f"{tmp}/exports/{fmt}"
+        rel = "" if i == 0 else f"exports/{fmt}/"
+        paths = {f"{rel}{file_name(fmt, s)}": f"{folder}/{file_name(fmt, s)}" for s in SPLITS}
+        return recheck_files(fs, paths, benchmark_grams(config), config.gates.decontam_max_matches)
+    return {"passed": False, "status": "not_evaluated", "matches": None, "n": config.decontam.n,
+            "max_matches": config.gates.decontam_max_matches, "examples": [],
+            "note": f"none of the formats {formats} can be read back for the check"}
+
+
+def _status(passed: bool | None) -> str:
+    return "not_evaluated" if passed is None else ("passed" if passed else "failed")
+
+
+def _release_gates(config: PipelineConfig, plan_info: dict[str, Any], rows: int) -> list[dict[str, Any]]:
+    """The release's own gates, measured on what it wrote."""
+    invalid = plan_info.get("rows_schema_invalid")
+    rate = None if invalid is None else round((rows - invalid) / rows, 6)
+    recheck = plan_info.get("decontam_recheck") or {}
+    chain = plan_info.get("reconcile_chain") or []
+    return [
+        {"phase": "release", "check": "schema_valid_rate", "metric": "schema_valid_rate", "value": rate,
+         "gate": "schema_valid_min", "op": ">=", "threshold": config.gates.schema_valid_min, "blocking": True,
+         "passed": rate is not None and rate >= config.gates.schema_valid_min,
+         "status": _status(None if rate is None else rate >= config.gates.schema_valid_min),
+         "source": "release", "invalid_rows": invalid, "errors": plan_info.get("schema_errors", [])},
+        {"phase": "release", "check": "decontam_released_files", "metric": "matches", "value": recheck.get("matches"),
+         "gate": "decontam_max_matches", "op": "<=", "threshold": config.gates.decontam_max_matches,
+         "blocking": True, "passed": bool(recheck.get("passed")),
+         "status": recheck.get("status") or _status(recheck.get("passed")), "source": "release",
+         "method": recheck.get("method"), "rows": recheck.get("rows"), "examples": recheck.get("examples", [])},
+        {"phase": "release", "check": "reconcile_chain", "metric": "links_broken",
+         "value": sum(1 for link in chain if not link["passed"]), "gate": None, "op": "==", "threshold": 0,
+         "blocking": True, "passed": bool(chain) and all(link["passed"] for link in chain),
+         "status": _status(all(link["passed"] for link in chain) if chain else None), "source": "release",
+         "links": [{k: v for k, v in link.items() if k != "detail" or not link["passed"]} for link in chain]},
+    ]
+
+
+def _check_gates(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every asset check's recorded outcome, as a qa_report gate."""
+    return [{"phase": c.get("asset"), "check": c.get("check"), "metric": c.get("check"), "value": c.get("observed"),
+             "gate": c.get("check"), "op": None, "threshold": c.get("threshold"), "blocking": bool(c.get("blocking")),
+             "passed": c.get("status") == "passed", "status": c.get("status"), "source": "asset check",
+             "method": c.get("method"), "description": c.get("description")}
+            for c in checks]
+
+
 def _qa_report(config: PipelineConfig, version: str, summaries: list[dict[str, Any]],
                extra: dict[str, Any], counts: dict[str, int], plan_info: dict[str, Any],
                change_summary: dict[str, Any]) -> dict[str, Any]:
     gates_cfg = config.gates.model_dump()
     rows = sum(counts.values())
-    gates = []
-    metrics_seen = [(s.get("phase"), s.get("metrics") or {}) for s in summaries]
-    metrics_seen.append(("release", {"schema_valid_rate": plan_info["rows_validated"] / rows
-                                     if config.export.validate_rows else None}))
-    for phase, metrics in metrics_seen:
+    gates = _check_gates(list(extra.get("checks") or []))
+    for phase, metrics in [(s.get("phase"), s.get("metrics") or {}) for s in summaries]:
         for name, (gate, op) in GATE_METRICS.items():
             value = metrics.get(name)
             if not isinstance(value, int | float) or isinstance(value, bool):
                 continue
             threshold = gates_cfg[gate]
             passed = value >= threshold if op == ">=" else value <= threshold
-            gates.append({"phase": phase, "metric": name, "value": value, "gate": gate, "op": op,
-                          "threshold": threshold, "passed": passed})
+            gates.append({"phase": phase, "check": name, "metric": name, "value": value, "gate": gate, "op": op,
+                          "threshold": threshold, "blocking": False, "passed": passed, "status": _status(passed),
+                          "source": "phase metric"})
         # Gate results a phase evaluated itself (quality.gates.GateResult.as_metadata()).
         reported = metrics.get("gates")
         for g in (reported.values() if isinstance(reported, dict) else reported or []):
             if isinstance(g, dict) and "gate" in g and "passed" in g:
-                gates.append({"phase": phase, "metric": g.get("column", g["gate"]), "value": g.get("observed"),
-                              "gate": g["gate"], "op": None, "threshold": g.get("threshold"),
-                              "passed": bool(g["passed"])})
+                gates.append({"phase": phase, "check": g["gate"], "metric": g.get("column", g["gate"]),
+                              "value": g.get("observed"), "gate": g["gate"], "op": None,
+                              "threshold": g.get("threshold"), "blocking": bool(g.get("blocking")),
+                              "passed": bool(g["passed"]), "status": _status(bool(g["passed"])),
+                              "source": "phase metric"})
+    gates += _release_gates(config, plan_info, rows)
     phases = []
     for s in summaries:
         block = {k: s.get(k) for k in ("phase", "implemented", "rows_in", "kept", "rejected",
@@ -466,15 +567,21 @@ def _qa_report(config: PipelineConfig, version: str, summaries: list[dict[str, A
         kept, rejected, rows_in = s.get("kept"), s.get("rejected"), s.get("rows_in")
         block["reconciles"] = None if None in (kept, rejected, rows_in) else rows_in == kept + rejected
         phases.append(block)
+    chain = plan_info.get("reconcile_chain") or []
     return {
         "version": version,
         "phases": phases,
-        "all_phases_reconcile": all(p["reconciles"] is not False for p in phases),
+        "reconcile_chain": chain,
+        "all_phases_reconcile": all(p["reconciles"] is True for p in phases) and all(c["passed"] for c in chain),
         "gates": gates,
-        "all_gates_pass": all(g["passed"] for g in gates),
+        "gates_failed": [f"{g['phase']}.{g['check']}" for g in gates if g["status"] != "passed"],
+        "all_gates_pass": all(g["status"] == "passed" for g in gates),
+        "blocking_gates_pass": all(g["status"] == "passed" for g in gates if g["blocking"]),
+        "thresholds": gates_cfg,
         "review": extra.get("review"),
         "bias": extra.get("bias"),
         "release": {"rows": rows, "splits": counts, "split_groups": plan_info["groups"],
-                    "rows_schema_validated": plan_info["rows_validated"]},
+                    "rows_schema_validated": plan_info["rows_validated"],
+                    "rows_schema_invalid": plan_info.get("rows_schema_invalid")},
         "drift_flags": change_summary["flags"],
     }

@@ -172,11 +172,36 @@ def plan_splits(keys: pa.Table | Iterable[pa.Table], config: SplitConfig) -> Spl
     position = ((cum - start - size / 2.0) / total[stratum_code] + phase[stratum_code]) % 1.0
     bounds = np.array([config.train, config.train + config.val])
     split_idx = np.minimum(np.searchsorted(bounds, position, side="right"), 2).astype(np.int8)
+    split_idx = _fill_empty_splits(split_idx, size, (config.train, config.val, config.test))
     by_group = np.empty(int(labels.max()) + 1, dtype=np.int8)
     by_group[per_group.column("group").to_numpy()] = split_idx
     row_split = pa.array(by_group[group])
     return SplitPlan(ids=ids, splits=pc.take(pa.array(SPLITS, pa.string()), row_split),
                      groups=pa.array(group, pa.int64()))
+
+
+def _fill_empty_splits(split_idx: np.ndarray, size: np.ndarray, ratios: tuple[float, ...]) -> np.ndarray:
+    """Give every split with a positive ratio at least one group when there are enough groups.
+
+    Rounding per stratum leaves small releases with an empty val or test split; a group moves
+    from the split with the most rows (its smallest group, last in the seeded order).
+    """
+    split_idx = split_idx.copy()
+    wanted = [i for i, r in enumerate(ratios) if r > 0]
+    if len(split_idx) < len(wanted):
+        return split_idx
+    for target in wanted:
+        if (split_idx == target).any():
+            continue
+        rows = np.bincount(split_idx, weights=size, minlength=len(ratios))
+        groups = np.bincount(split_idx, minlength=len(ratios))
+        donors = [d for d in np.argsort(-rows, kind="stable") if groups[d] > 1]
+        if not donors:
+            break
+        members = np.flatnonzero(split_idx == donors[0])
+        smallest = members[size[members] == size[members].min()]
+        split_idx[smallest[-1]] = target
+    return split_idx
 
 
 def _empty_keys() -> pa.Table:

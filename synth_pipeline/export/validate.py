@@ -77,14 +77,12 @@ def _vectorisable(kind: RecordKind) -> bool:
     return _walkable(_schema(kind))
 
 
-def _first(mask: pa.Array | pa.ChunkedArray) -> int | None:
-    values = np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
-    hits = np.flatnonzero(values)
-    return int(hits[0]) if len(hits) else None
+def _violations(arr: pa.Array, node: dict[str, Any], path: str, rows: np.ndarray, bad: np.ndarray,
+                messages: dict[int, str]) -> None:
+    """Mark in `bad` every batch row whose value in `arr` violates `node`; keep one message per row.
 
-
-def _check(arr: pa.Array, node: dict[str, Any], path: str, rows: np.ndarray) -> tuple[int, str] | None:
-    """First (row, message) violating `node` in `arr`; `rows` maps positions of arr to batch rows."""
+    `rows` maps positions of `arr` to batch rows.
+    """
     types = node.get("type")
     types = [types] if isinstance(types, str) else list(types or [])
     checks: list[tuple[pa.Array, str]] = []
@@ -99,34 +97,27 @@ def _check(arr: pa.Array, node: dict[str, Any], path: str, rows: np.ndarray) -> 
     if "enum" in node:
         checks.append((pc.and_(pc.is_valid(arr), pc.invert(pc.is_in(arr, value_set=pa.array(node["enum"])))),
                        f"must be one of {node['enum']}"))
-    found = [(i, msg) for mask, msg in checks if (i := _first(mask)) is not None]
-    if found:
-        i, msg = min(found)
-        return int(rows[i]), f"{path}: {msg}"
+    for mask, msg in checks:
+        hits = rows[np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)]
+        bad[hits] = True
+        for row in hits.tolist():
+            messages.setdefault(int(row), f"{path}: {msg}")
 
-    results = []
     valid = np.asarray(pc.is_valid(arr).to_numpy(zero_copy_only=False), dtype=bool)
     if pa.types.is_struct(arr.type):
         for name, child_node in (node.get("properties") or {}).items():
             child = pc.struct_field(arr, name)
             if valid.all():
-                hit = _check(child, child_node, f"{path}.{name}", rows)
+                _violations(child, child_node, f"{path}.{name}", rows, bad, messages)
             else:  # a null parent says nothing about its children
                 keep = np.flatnonzero(valid)
-                hit = _check(child.take(pa.array(keep)), child_node, f"{path}.{name}", rows[keep])
-            if hit:
-                results.append(hit)
+                _violations(child.take(pa.array(keep)), child_node, f"{path}.{name}", rows[keep], bad, messages)
     elif pa.types.is_map(arr.type) and isinstance(node.get("additionalProperties"), dict):
         values, parents = _children(arr, arr.items, valid)
-        hit = _check(values, node["additionalProperties"], f"{path}.<value>", rows[parents])
-        if hit:
-            results.append(hit)
+        _violations(values, node["additionalProperties"], f"{path}.<value>", rows[parents], bad, messages)
     elif pa.types.is_list(arr.type) and isinstance(node.get("items"), dict):
         values, parents = _children(arr, arr.values, valid)
-        hit = _check(values, node["items"], f"{path}[]", rows[parents])
-        if hit:
-            results.append(hit)
-    return min(results) if results else None
+        _violations(values, node["items"], f"{path}[]", rows[parents], bad, messages)
 
 
 def _children(arr: pa.Array, values: pa.Array, valid: np.ndarray) -> tuple[pa.Array, np.ndarray]:
@@ -141,19 +132,34 @@ def _children(arr: pa.Array, values: pa.Array, valid: np.ndarray) -> tuple[pa.Ar
     return values, parents
 
 
-def validate_batch(batch: pa.RecordBatch, kind: RecordKind, records: Callable[[], list[dict]] | None = None
-                   ) -> int:
-    """Check every row of `batch`; vectorised when possible, else row by row via `records()`."""
+def invalid_rows(batch: pa.RecordBatch, kind: RecordKind, records: Callable[[], list[dict]] | None = None
+                 ) -> tuple[np.ndarray, dict[int, str]]:
+    """(mask of rows of `batch` that break the schema, first message per bad row); counts, never raises."""
     schema = SCHEMAS[kind]
     same_shape = batch.schema.names == schema.names and [f.type for f in batch.schema] == [f.type for f in schema]
+    bad = np.zeros(batch.num_rows, dtype=bool)
+    messages: dict[int, str] = {}
     if not (same_shape and _vectorisable(kind)):
         rows = records() if records else [dict(r, metadata=metadata_dict(r.get("metadata")) or None)
                                           for r in batch.to_pylist()]
-        return validate_records(rows, kind)
+        for i, record in enumerate(rows):
+            try:
+                validate_records([record], kind)
+            except RowSchemaError as exc:
+                bad[i] = True
+                messages[i] = str(exc)
+        return bad, messages
     root = pa.StructArray.from_arrays(batch.columns, names=batch.schema.names)
-    hit = _check(root, _schema(kind), "", np.arange(batch.num_rows))
-    if hit:
-        row, message = hit
-        row_id = batch.column("id")[row].as_py()
-        raise RowSchemaError(f"row {row_id!r}: field {message.lstrip('.')} ({kind.value} schema)")
+    _violations(root, _schema(kind), "", np.arange(batch.num_rows), bad, messages)
+    ids = batch.column("id")
+    return bad, {i: f"row {ids[i].as_py()!r}: field {m.lstrip('.')} ({kind.value} schema)"
+                 for i, m in messages.items()}
+
+
+def validate_batch(batch: pa.RecordBatch, kind: RecordKind, records: Callable[[], list[dict]] | None = None
+                   ) -> int:
+    """Check every row of `batch`; raise naming the first bad row, else return the rows checked."""
+    bad, messages = invalid_rows(batch, kind, records)
+    if bad.any():
+        raise RowSchemaError(messages[int(np.flatnonzero(bad)[0])])
     return batch.num_rows

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from synth_pipeline.config import FiltersConfig, GatesConfig
-from synth_pipeline.quality.filters import FormatFilter
+from synth_pipeline.export.validate import invalid_rows
 from synth_pipeline.quality.metrics import row_mattr
 from synth_pipeline.quality.pii import PiiScanner, apply_pii_policy
 from synth_pipeline.quality.text import row_text
@@ -43,26 +43,25 @@ def gate_frame(rows: pa.Table | Rows, filters: FiltersConfig | None = None, gate
     gates = gates or GatesConfig()
     rows = Rows.of(rows)
     kind = kind_of(rows)
-    fmt = FormatFilter(kind) if check_format else None
     if scan_pii and pii_scanner is None:
         pii_scanner = PiiScanner.from_config(filters)
     if score_toxicity and scorer is None:
         scorer = make_scorer(filters)
-    need_dicts = check_format or measure_ttr or scan_pii or score_toxicity
+    need_dicts = measure_ttr or scan_pii or score_toxicity
     # The schema check needs whole rows; the text gates their text columns, the judge gate its scores.
     columns = None if check_format else [*(TEXT_FIELDS[kind] if need_dicts else ()), *(["metadata"] if judge else [])]
     parts: dict[str, list[np.ndarray]] = {name: [] for name, on in (
         ("schema_valid", check_format), ("ttr", measure_ttr), ("pii_count", scan_pii),
         ("toxicity", score_toxicity), ("judge_mean", judge)) if on}
-    for batch in rows.batches(batch_rows, columns=columns) if need_dicts or judge else ():
+    for batch in rows.batches(batch_rows, columns=columns) if need_dicts or judge or check_format else ():
         if judge:
             parts["judge_mean"].append(_judge_means(batch))
+        if check_format:  # the export validator, not the filter phase's: a re-measure, not a recount
+            parts["schema_valid"].append(~invalid_rows(batch, kind)[0])
         if not need_dicts:
             continue
         dicts = batch.to_pylist()
         texts = [row_text(r, kind) for r in dicts] if measure_ttr or score_toxicity else []
-        if fmt is not None:
-            parts["schema_valid"].append(np.fromiter((fmt.filter(r) is True for r in dicts), bool, len(dicts)))
         if measure_ttr:
             parts["ttr"].append(np.asarray(row_mattr(texts, gates.ttr_window), dtype=float))
         if pii_scanner is not None and scan_pii:

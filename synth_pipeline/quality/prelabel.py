@@ -2,8 +2,9 @@
 
 The judge scores the five review dimensions (1-5) with a rationale; a second structured call
 tags domain and difficulty from the taxonomy (grammar-enforced enums where the provider supports
-JSON schema). Rows under the judge gate, or that the judge could not score, are routed to human
-review (qa_status ``needs_review``) or rejected, as configured; nothing is dropped silently.
+JSON schema). Rows under the judge gate, or that the judge could not score, go to the human
+review queue (qa_status ``needs_review``) only when a human review runs (``review.mode: human``);
+otherwise nobody would look at them, so they are rejected with their own rule and never released.
 """
 
 from __future__ import annotations
@@ -19,13 +20,15 @@ from synth_pipeline.generation.methods.common import Job, ask_structured
 from synth_pipeline.judge.rubric import DIMENSIONS
 from synth_pipeline.judge.scoring import JudgeResult, judge_rows
 from synth_pipeline.judge.templates import render
-from synth_pipeline.llm.client import LLMClient as TeacherClient
+from synth_pipeline.llm.client import LLMClient
 from synth_pipeline.phase import PhaseOutput
 from synth_pipeline.records import kind_of, metadata_dict, reject, rejected_table, to_table
 
 PHASE = "prelabeled"
 NEEDS_REVIEW = "needs_review"
 PRELABELED = "prelabeled"
+RULE_BELOW_GATE = "judge_below_gate"
+RULE_UNSCORED = "judge_unscored"
 
 
 def _row_text(row: dict[str, Any]) -> str:
@@ -33,7 +36,7 @@ def _row_text(row: dict[str, Any]) -> str:
     return json.dumps(body, ensure_ascii=False)[:3000]
 
 
-def classify_rows(table: pa.Table, taxonomy: TaxonomyConfig, judge: TeacherClient, template: str,
+def classify_rows(table: pa.Table, taxonomy: TaxonomyConfig, judge: LLMClient, template: str,
                   retries: int = 1) -> dict[str, dict[str, str] | str]:
     """id -> {"domain", "difficulty"}, or id -> error text when no valid tag came back."""
     schema = {
@@ -59,21 +62,39 @@ def _mean(values: list[float]) -> float | None:
     return round(sum(values) / len(values), 4) if values else None
 
 
+def _route(policy: str, review_mode: str) -> str:
+    """`review` only means something when a human review queue exists; without one it is `reject`."""
+    return "review" if policy == "review" and review_mode == "human" else "reject"
+
+
 def run_prelabel(table: pa.Table, config: PipelineConfig, taxonomy: TaxonomyConfig | None,
-                 judge: TeacherClient) -> PhaseOutput:
-    settings, gate = config.prelabel, config.gates.judge_min
-    kind = kind_of(table)
+                 judge: LLMClient) -> PhaseOutput:
     retries = config.generation.invalid_retries
     before = judge.stats.as_dict()
-    results: dict[str, JudgeResult] = {r.id: r for r in judge_rows(table, judge, settings.template, retries)}
-    tags = classify_rows(table, taxonomy, judge, settings.classify_template, retries) if taxonomy else {}
+    results: dict[str, JudgeResult] = {r.id: r for r in judge_rows(table, judge, config.prelabel.template, retries)}
+    tags = classify_rows(table, taxonomy, judge, config.prelabel.classify_template, retries) if taxonomy else {}
+    after = judge.stats.as_dict()
+    usage = {k: after[k] - before[k] for k in ("calls", "cache_hits", "tokens_in", "tokens_out", "cost_usd")
+             if isinstance(after.get(k), (int, float))}
+    output = apply_judgements(table, results, tags, config, judge.model_id)
+    output.metrics.update(usage)
+    return output
 
+
+def apply_judgements(table: pa.Table, results: dict[str, JudgeResult], tags: dict[str, dict[str, str] | str],
+                     config: PipelineConfig, judge_model: str) -> PhaseOutput:
+    """Write scores and tags into each row's metadata and route rows under the gate or unscored."""
+    settings, gate = config.prelabel, config.gates.judge_min
+    below_route = _route(settings.below_gate, config.review.mode)
+    error_route = _route(settings.on_judge_error, config.review.mode)
+    self_judged = judge_model == config.teacher.model
+    kind = kind_of(table)
     kept: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
     means: list[float] = []
     by_dim: dict[str, list[float]] = {d: [] for d in DIMENSIONS}
     for row in table.to_pylist():
-        result = results[row["id"]]
+        result = results.get(row["id"]) or JudgeResult(id=row["id"], error="the judge returned no result")
         meta = metadata_dict(row["metadata"])
         extra = json.loads(meta.get("extra") or "{}")
         tag = tags.get(row["id"])
@@ -87,7 +108,7 @@ def run_prelabel(table: pa.Table, config: PipelineConfig, taxonomy: TaxonomyConf
         route = None
         if result.mean is None:
             extra["judge_error"] = result.error
-            route = ("prelabel_judge_failed", settings.on_judge_error, None)
+            route = (RULE_UNSCORED, error_route, None)
         else:
             means.append(result.mean)
             for dim, score in result.scores.items():
@@ -96,8 +117,10 @@ def run_prelabel(table: pa.Table, config: PipelineConfig, taxonomy: TaxonomyConf
                               "judge_mean": result.mean}
             extra["judge_rationale"] = result.rationale
             if result.mean < gate:
-                route = ("prelabel_judge_below_gate", settings.below_gate, result.mean)
-        extra["judge_model"] = judge.model_id
+                route = (RULE_BELOW_GATE, below_route, result.mean)
+        extra["judge_model"] = judge_model
+        if self_judged:
+            extra["self_judged"] = True
         meta["extra"] = json.dumps(extra, sort_keys=True, default=str)
         meta["qa_status"] = PRELABELED
         row["metadata"] = meta
@@ -109,17 +132,23 @@ def run_prelabel(table: pa.Table, config: PipelineConfig, taxonomy: TaxonomyConf
             meta["qa_status"] = NEEDS_REVIEW
         kept.append(row)
 
-    after = judge.stats.as_dict()
-    usage = {k: after[k] - before[k] for k in ("calls", "cache_hits", "tokens_in", "tokens_out", "cost_usd")
-             if isinstance(after.get(k), (int, float))}
     domains = Counter(r["metadata"]["domain"] for r in kept)
     return PhaseOutput(
         phase=PHASE,
         kept=to_table(kept, kind),
         rejected=rejected_table(rejected),
+        rows_in=table.num_rows,
         metrics={
-            "judge_model": judge.model_id,
+            "judge_model": judge_model,
+            "teacher_model": config.teacher.model,
+            # A judge grading its own teacher's output is lenient with it; the report says so.
+            "self_judged": self_judged,
+            "review_mode": config.review.mode,
+            "below_gate_route": below_route,
+            "unscored_route": error_route,
             "judge_mean": _mean(means),
+            "judge_mean_kept": _mean([float(r["metadata"]["scores"]["judge_mean"]) for r in kept
+                                      if (r["metadata"].get("scores") or {}).get("judge_mean") is not None]),
             "judge_min_gate": gate,
             "scored_rows": len(means),
             "unscored_rows": table.num_rows - len(means),
@@ -129,6 +158,5 @@ def run_prelabel(table: pa.Table, config: PipelineConfig, taxonomy: TaxonomyConf
             "judge_mean_histogram": dict(sorted(Counter(round(m) for m in means).items())),
             "domains": dict(domains),
             "difficulties": dict(Counter(r["metadata"]["difficulty"] for r in kept)),
-            **usage,
         },
     )

@@ -60,6 +60,53 @@ def test_ttr_gate_fails_on_repetitive_text():
     assert not result.passed
 
 
+def test_toxicity_gate_fails_on_abusive_rows():
+    abusive = [("Insult me.", "You are a stupid worthless idiot and I hate you, shut up you moron."),
+               ("Again.", "Go to hell, you ugly fat idiot, nobody likes your stupid face.")]
+    result = check_result(_table(CLEAN + abusive), CONFIG, "toxicity")
+    assert not result.passed and result.severity == dg.AssetCheckSeverity.WARN
+    assert result.metadata["failing_count"].value == 2
+    assert "recount" in result.metadata["method"].value  # says plainly it reuses the filter's scorer
+    assert check_result(_table(CLEAN), CONFIG, "toxicity").passed
+
+
+def test_a_gate_with_nothing_to_measure_is_not_evaluated_and_never_passes():
+    nothing = _table(CLEAN).slice(0, 0)
+    blocking = check_result(nothing, CONFIG, "format")
+    assert not blocking.passed and blocking.severity == dg.AssetCheckSeverity.ERROR
+    assert blocking.metadata["status"].value == "not_evaluated"
+    warning = check_result(_table(CLEAN), CONFIG, "judge")  # no row carries a judge score
+    assert not warning.passed and warning.severity == dg.AssetCheckSeverity.WARN
+    assert warning.metadata["status"].value == "not_evaluated"
+
+
+def test_judge_gate_counts_the_rows_the_prelabel_phase_rejected():
+    # Kept rows all clear the gate by construction; the rejected ones' scores make the mean fail.
+    kept = _table(CLEAN, scores={"judge_mean": 4.6})
+    assert check_result(kept, CONFIG, "judge").passed
+    result = check_result(kept, CONFIG, "judge", extra_values=[1.4, 2.0])
+    assert not result.passed and result.metadata["observed"].value == pytest.approx((4.6 * 2 + 1.4 + 2.0) / 4)
+    assert {r["id"] for r in result.metadata["failing_rows_sample"].value} == {"(rejected row)"}
+
+
+def test_format_gate_does_not_use_the_filter_phase_validator(monkeypatch):
+    import synth_pipeline.quality.filters as filters
+
+    monkeypatch.setattr(filters.FormatFilter, "filter", lambda self, row: True)  # a filter regression
+    bad = _table(CLEAN).set_column(0, "id", [["r0", ""]])
+    assert not check_result(bad, CONFIG, "format").passed
+
+
+def test_rows_waiting_for_review_are_counted():
+    from synth_pipeline.defs.gates import waiting_for_review
+
+    rows = to_table([{"id": f"w{i}", "instruction": q, "input": "", "output": a,
+                      "metadata": make_metadata(qa_status="needs_review" if i == 1 else "prelabeled")}
+                     for i, (q, a) in enumerate(CLEAN * 2)], RecordKind.INSTRUCTION)
+    assert waiting_for_review(rows) == (1, ["w1"])
+    assert waiting_for_review(_table(CLEAN, qa_status="prelabeled")) == (0, [])
+
+
 def test_judge_gate_uses_judge_scores():
     low = check_result(_table(CLEAN, scores={"judge_mean": 3.0}), CONFIG, "judge")
     high = check_result(_table(CLEAN, scores={"judge_mean": 4.6}), CONFIG, "judge")
@@ -141,7 +188,8 @@ def test_format_and_judge_gates_from_stored_rows(tmp_path):
     assert judged.observed == pytest.approx((4.6 * 3 + 1.0) / 4) and judged.failing_rows == [
         {"id": "r3", "judge_mean": 1.0}]
     unscored = check_result(_stored(_table(CLEAN), tmp_path), CONFIG, "judge", batch_rows=1)
-    assert unscored.passed and unscored.metadata["rows"].value == 2
+    assert not unscored.passed and unscored.metadata["rows"].value == 2
+    assert unscored.metadata["status"].value == "not_evaluated"
 
 
 def test_pii_scanner_is_used_when_given():
@@ -155,3 +203,64 @@ def test_pii_scanner_is_used_when_given():
     planted = CLEAN + [("Write to me.", "Mail john.miller@example.com today.")]
     result = evaluate(_table(planted), CONFIG, "pii", pii_scanner=Counting(), batch_rows=1)
     assert not result.passed and Counting.calls == 3
+
+
+def _import_project(tmp_path, rows, seeds=None, **overrides):
+    data = tmp_path / "rows.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    if seeds is not None:
+        seed_file = tmp_path / "seeds.jsonl"
+        seed_file.write_text("\n".join(json.dumps(r) for r in seeds) + "\n")
+        overrides["seeds"] = {"paths": [str(seed_file)], "strict": False}
+    return quickstart_copy(tmp_path, generation={"method": "import", "path": str(data)}, **overrides)
+
+
+IMPORTED = [{"id": f"imp-{i}", "instruction": f"Name a prime number larger than {i * 7}.", "input": "",
+             "output": f"{[11, 13, 17, 19, 23, 29][i]} is a prime number: only one and itself divide it."}
+            for i in range(6)]
+
+
+def test_qa_report_lists_every_check_with_its_result(tmp_path):
+    seeds = [{"instruction": "Write a short note to my colleague.", "output": "Reach me at jane.roe@example.org."},
+             {"instruction": "Explain photosynthesis to a child.", "output": "Plants make food from light."}]
+    config = _import_project(tmp_path, IMPORTED, seeds=seeds, prelabel={"enabled": False})
+    result = run_version(config, "v1", out_dir=tmp_path / "out", instance=dg.DagsterInstance.ephemeral())
+    assert result.success, result.failed_checks
+    qa = json.loads((tmp_path / "out" / "v1" / "qa_report.json").read_text())
+    checks = {g["check"]: g for g in qa["gates"] if g["source"] == "asset check"}
+    assert set(checks) == {"seeds_pii", "filtered_format", "filtered_pii", "filtered_toxicity", "filtered_ttr",
+                           "prelabeled_judge", "reviewed_kappa", "decontaminated_no_benchmark_overlap",
+                           "decontaminated_pii", "decontaminated_format", "decontaminated_bias",
+                           "decontaminated_no_unreviewed_flags"}
+    assert checks["seeds_pii"]["status"] == "failed" and checks["seeds_pii"]["blocking"] is False
+    # Pre-labelling was off and review is not built: both gates say so, neither counts as passed.
+    assert checks["prelabeled_judge"]["status"] == "not_evaluated"
+    assert checks["reviewed_kappa"]["status"] == "not_evaluated"
+    assert all(checks[n]["status"] == "passed" and checks[n]["blocking"] for n in (
+        "filtered_format", "filtered_pii", "decontaminated_no_benchmark_overlap", "decontaminated_format",
+        "decontaminated_no_unreviewed_flags"))
+    assert {g["check"] for g in qa["gates"] if g["source"] == "release"} == {
+        "schema_valid_rate", "decontam_released_files", "reconcile_chain"}
+    assert qa["all_gates_pass"] is False and qa["blocking_gates_pass"] is True
+    assert {"seeds.seeds_pii", "prelabeled.prelabeled_judge", "reviewed.reviewed_kappa"} <= set(qa["gates_failed"])
+    assert all(link["passed"] for link in qa["reconcile_chain"])
+    card = (tmp_path / "out" / "v1" / "README.md").read_text()
+    assert "**Rows are unreviewed.**" in card and "`seeds.seeds_pii` (warning): failed" in card
+
+
+def test_benchmark_text_that_slips_past_decontam_is_caught_by_the_independent_check(tmp_path, monkeypatch):
+    # Fault injection: the decontamination phase keeps everything; the blocking check re-measures.
+    import synth_pipeline.decontam.check as decontam_check
+    from synth_pipeline.phase import PhaseOutput
+
+    monkeypatch.setattr(decontam_check, "run_decontam",
+                        lambda rows, config, index=None: (PhaseOutput("decontaminated", rows), {"removed": []}))
+    leaked = IMPORTED + [{"id": "leak", "instruction": "Solve the word problem.", "input": "",
+                          "output": "A robe takes 2 bolts of blue fiber and half that much white fiber. How many "
+                                    "bolts in total does it take? Three bolts."}]  # a GSM8K test question
+    config = _import_project(tmp_path, leaked, prelabel={"enabled": False})
+    result = run_version(config, "v1", out_dir=tmp_path / "out", instance=dg.DagsterInstance.ephemeral())
+    assert not result.success
+    assert any(f.startswith("decontaminated.decontaminated_no_benchmark_overlap (blocking)")
+               for f in result.failed_checks), result.failed_checks
+    assert not (tmp_path / "out" / "v1").exists()

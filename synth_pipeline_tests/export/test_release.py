@@ -160,3 +160,101 @@ def test_impossible_rows_fail_cleanly_without_a_partial_release(make_config, tmp
     with pytest.raises(ReleaseError, match="known kind"):
         write_release(pa.table({"id": ["a"], "text": ["b"]}), tmp_path, "x4", make_config())
     assert list(tmp_path.iterdir()) == []
+
+
+JANET = ("Janet's ducks lay 16 eggs per day. She eats three for breakfast every morning and bakes muffins for "
+         "her friends every day with four.")
+
+
+def _released_qa(root) -> dict:
+    return json.loads((root / "qa_report.json").read_text())
+
+
+def _gate(qa: dict, check: str) -> dict:
+    return next(g for g in qa["gates"] if g["check"] == check and g["phase"] == "release")
+
+
+def test_schema_validity_is_a_measured_rate_that_can_fail(make_config, tmp_path, instruction_rows):
+    blank = to_table([{"id": "", "instruction": "Say hello politely.", "input": "", "output": "Hello there.",
+                       "metadata": make_metadata()}], RecordKind.INSTRUCTION)  # an empty id breaks minLength
+    rows = pa.concat_tables([instruction_rows.select(blank.column_names).cast(blank.schema), blank])
+    config = make_config()
+    with pytest.raises(ReleaseError, match=r"1 of 31 rows break .*schema_valid_min 1\.0"):
+        write_release(rows, tmp_path, "strict", config)
+    assert not (tmp_path / "strict").exists()
+    config.gates.schema_valid_min = 0.9  # a looser gate passes, and the report still counts the bad row
+    write_release(rows, tmp_path, "loose", config)
+    gate = _gate(_released_qa(tmp_path / "loose"), "schema_valid_rate")
+    assert gate["invalid_rows"] == 1 and gate["value"] == pytest.approx(30 / 31) and gate["status"] == "passed"
+    assert "field id" in gate["errors"][0]
+
+
+def test_released_files_are_rechecked_for_benchmark_text(make_config, tmp_path, instruction_rows):
+    # Fault injection: a benchmark question reached the release (say the decontam phase regressed).
+    leaked = to_table([{"id": "leak", "instruction": "Solve this.", "input": JANET, "output": "She makes $18.",
+                        "metadata": make_metadata()}], RecordKind.INSTRUCTION)
+    rows = pa.concat_tables([instruction_rows.select(leaked.column_names).cast(leaked.schema), leaked])
+    with pytest.raises(ReleaseError, match=r"share \d+ 13-grams with benchmark suites.*\.jsonl line \d+ \(input\)"):
+        write_release(rows, tmp_path, "leaky", make_config())
+    assert list(tmp_path.iterdir()) == []
+    write_release(instruction_rows, tmp_path, "clean", make_config(formats=["tfrecord", "parquet"]))
+    gate = _gate(_released_qa(tmp_path / "clean"), "decontam_released_files")
+    assert gate["status"] == "passed" and gate["value"] == 0 and gate["rows"] == instruction_rows.num_rows
+
+
+def test_the_release_checks_the_row_count_chain(make_config, tmp_path, instruction_rows):
+    summaries = _summaries(instruction_rows)
+    summaries[1]["rows_in"] = summaries[1]["kept"] + 2  # a phase read rows the one before never kept
+    with pytest.raises(ReleaseError, match=r"decontaminated read 32 rows but filtered kept 30"):
+        write_release(instruction_rows, tmp_path, "chain", make_config(), summaries)
+    summaries = _summaries(instruction_rows)
+    summaries[1]["kept"] -= 1  # rows vanished: in != kept + rejected, and the release holds more than kept
+    with pytest.raises(ReleaseError, match=r"rows_in 30 != kept 29 \+ rejected 0.*release holds 30 rows"):
+        write_release(instruction_rows, tmp_path, "chain", make_config(), summaries)
+    write_release(instruction_rows, tmp_path, "ok", make_config(), _summaries(instruction_rows))
+    qa = _released_qa(tmp_path / "ok")
+    assert _gate(qa, "reconcile_chain")["status"] == "passed" and qa["all_phases_reconcile"] is True
+    assert [c["link"] for c in qa["reconcile_chain"]] == [
+        "filtered: in = kept + rejected", "decontaminated: in = kept + rejected", "filtered -> decontaminated",
+        "decontaminated -> release"]
+
+
+def test_report_and_card_list_every_check_and_say_rows_are_unreviewed(make_config, tmp_path, instruction_rows):
+    checks = [
+        {"asset": "seeds", "check": "seeds_pii", "blocking": False, "status": "failed", "observed": 3,
+         "threshold": 0},
+        {"asset": "reviewed", "check": "reviewed_kappa", "blocking": False, "status": "not_evaluated",
+         "observed": None, "threshold": None},
+        {"asset": "filtered", "check": "filtered_format", "blocking": True, "status": "passed", "observed": 1.0,
+         "threshold": 1.0},
+    ]
+    write_release(instruction_rows, tmp_path, "v1", make_config(), _summaries(instruction_rows),
+                  {"checks": checks, "review": {"implemented": False}})
+    qa = _released_qa(tmp_path / "v1")
+    by_name = {g["check"]: g for g in qa["gates"]}
+    assert {n: by_name[n]["status"] for n in ("seeds_pii", "reviewed_kappa", "filtered_format")} == {
+        "seeds_pii": "failed", "reviewed_kappa": "not_evaluated", "filtered_format": "passed"}
+    assert by_name["reviewed_kappa"]["passed"] is False  # not evaluated is never a pass
+    assert qa["all_gates_pass"] is False and qa["blocking_gates_pass"] is True
+    assert set(qa["gates_failed"]) == {"seeds.seeds_pii", "reviewed.reviewed_kappa"}
+    card = (tmp_path / "v1" / "README.md").read_text()
+    assert "**Rows are unreviewed.**" in card
+    assert "`seeds.seeds_pii` (warning): failed" in card
+    assert "`reviewed.reviewed_kappa` (warning): not_evaluated" in card
+    assert "filtered_format" not in card
+
+
+def test_card_states_the_judge_gate_used_and_self_judging(make_config, tmp_path, instruction_rows):
+    config = make_config()
+    config.gates.judge_min = 1.5
+    summaries = _summaries(instruction_rows)
+    judged = PhaseOutput("prelabeled", instruction_rows, rows_in=instruction_rows.num_rows, metrics={
+        "judge_model": "local/smollm2-135m-instruct", "self_judged": True, "judge_min_gate": 1.5,
+        "judge_mean": 1.7, "below_gate_rows": 2, "below_gate_route": "reject", "unscored_rows": 1,
+        "unscored_route": "reject"}).summary()
+    summaries.insert(1, judged)
+    write_release(instruction_rows, tmp_path, "v1", config, summaries)
+    card = (tmp_path / "v1" / "README.md").read_text()
+    assert "gate: judge mean >= 1.5 (default 4.2)" in card
+    assert "**The judge is the teacher model itself**" in card
+    assert _released_qa(tmp_path / "v1")["thresholds"]["judge_min"] == 1.5

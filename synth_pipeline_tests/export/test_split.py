@@ -105,3 +105,23 @@ def test_split_table_partitions_rows_and_errors_are_clear():
     plan = plan_splits(key_columns(table.slice(0, 10), SplitConfig()), SplitConfig())
     with pytest.raises(KeyError, match="r20"):
         plan.assign(table.slice(20, 1))
+
+
+@pytest.mark.parametrize("n", [3, 5, 8, 16])
+def test_small_releases_give_every_split_at_least_one_row(n):
+    # Lineages would make fewer groups than rows; here every row is its own group, in 6 strata.
+    rows = to_table([{"id": f"s{i}", "instruction": f"q{i}", "input": "", "output": f"a{i}",
+                      "metadata": make_metadata(domain=["math", "code", "prose"][i % 3],
+                                                difficulty=["easy", "hard"][i % 2])}
+                     for i in range(n)], RecordKind.INSTRUCTION)
+    labels = list(_assignment(rows, SplitConfig()).values())
+    assert {s: labels.count(s) >= 1 for s in ("train", "val", "test")} == {"train": True, "val": True, "test": True}
+    assert labels.count("train") >= max(labels.count("val"), labels.count("test"))
+
+
+def test_two_rows_cannot_fill_three_splits_and_a_zero_ratio_stays_empty():
+    two = to_table([{"id": f"t{i}", "instruction": "q", "input": "", "output": "a", "metadata": make_metadata()}
+                    for i in range(2)], RecordKind.INSTRUCTION)
+    assert len(_assignment(two, SplitConfig())) == 2
+    labels = list(_assignment(_rows(40), SplitConfig(train=0.9, val=0.1, test=0.0)).values())
+    assert "test" not in labels and "val" in labels

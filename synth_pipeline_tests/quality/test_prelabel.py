@@ -7,11 +7,25 @@ import json
 import pyarrow.fs as pafs
 import pytest
 
-from synth_pipeline.config import ModelConfig, PipelineConfig, PrelabelConfig, SeedsConfig, TaxonomyConfig
+from synth_pipeline.config import (
+    ModelConfig,
+    PipelineConfig,
+    PrelabelConfig,
+    ReviewConfig,
+    SeedsConfig,
+    TaxonomyConfig,
+)
 from synth_pipeline.judge.rubric import DIMENSIONS
+from synth_pipeline.judge.scoring import JudgeResult
 from synth_pipeline.llm.cache import ResponseCache
 from synth_pipeline.llm.client import LLMClient
-from synth_pipeline.quality.prelabel import NEEDS_REVIEW, run_prelabel
+from synth_pipeline.quality.prelabel import (
+    NEEDS_REVIEW,
+    RULE_BELOW_GATE,
+    RULE_UNSCORED,
+    apply_judgements,
+    run_prelabel,
+)
 from synth_pipeline.records import RecordKind, make_metadata, to_table
 
 TAXONOMY = TaxonomyConfig(domains=["math", "cooking"], difficulties=["easy", "hard"])
@@ -34,27 +48,76 @@ def judge(local_model, tmp_path):
                      api_base=local_model.api_base, model_name=local_model.litellm_model)
 
 
-def _config(**prelabel) -> PipelineConfig:
-    return PipelineConfig(seeds=SeedsConfig(paths=["x"]), prelabel=PrelabelConfig(**prelabel))
+def _config(review_mode: str = "auto", **prelabel) -> PipelineConfig:
+    return PipelineConfig(seeds=SeedsConfig(paths=["x"]), prelabel=PrelabelConfig(**prelabel),
+                          review=ReviewConfig(mode=review_mode))
+
+
+def _scored(mean: float, row_id: str) -> JudgeResult:
+    return JudgeResult(id=row_id, scores=dict.fromkeys(DIMENSIONS, int(mean)), mean=mean, rationale="ok")
+
+
+RESULTS = {"m1": _scored(5.0, "m1"), "c1": _scored(2.0, "c1")}
+UNSCORED = {"m1": _scored(5.0, "m1"), "c1": JudgeResult(id="c1", error="unparseable answer")}
+
+
+def test_without_human_review_rows_under_the_gate_are_rejected_not_released():
+    out = apply_judgements(_rows(), RESULTS, {}, _config(), "local/judge")
+    assert out.kept.column("id").to_pylist() == ["m1"]
+    [rejected] = out.rejected.to_pylist()
+    assert (rejected["id"], rejected["rule"], float(rejected["value"]), rejected["threshold"]) == (
+        "c1", RULE_BELOW_GATE, 2.0, "4.2")
+    assert out.rows_in == 2 and out.metrics["below_gate_route"] == "reject"
+    assert out.metrics["judge_mean"] == pytest.approx(3.5) and out.metrics["judge_mean_kept"] == 5.0
+
+
+def test_without_human_review_unscored_rows_are_rejected_with_their_own_rule():
+    out = apply_judgements(_rows(), UNSCORED, {}, _config(), "local/judge")
+    assert out.kept.column("id").to_pylist() == ["m1"]
+    [rejected] = out.rejected.to_pylist()
+    assert (rejected["id"], rejected["rule"], rejected["detail"]) == ("c1", RULE_UNSCORED, "unparseable answer")
+    assert out.metrics["unscored_rows"] == 1
+
+
+def test_with_human_review_rows_under_the_gate_wait_in_its_queue():
+    out = apply_judgements(_rows(), {**RESULTS, "m1": UNSCORED["c1"]}, {}, _config("human"), "local/judge")
+    assert out.rejected.num_rows == 0
+    status = {m["id"]: m for m in ({"id": i, **meta} for i, meta in zip(
+        out.kept.column("id").to_pylist(), out.kept.column("metadata").to_pylist(), strict=True))}
+    assert status["c1"]["qa_status"] == NEEDS_REVIEW and status["m1"]["qa_status"] == NEEDS_REVIEW
+    assert out.metrics["needs_review_rows"] == 2
+    rejected = apply_judgements(_rows(), RESULTS, {}, _config("human", below_gate="reject"), "local/judge")
+    assert rejected.rejected.column("rule").to_pylist() == [RULE_BELOW_GATE]
+
+
+def test_a_judge_grading_its_own_teacher_is_flagged():
+    config = _config()
+    own = apply_judgements(_rows(), RESULTS, {}, config, config.teacher.model)
+    other = apply_judgements(_rows(), RESULTS, {}, config, "openai/some-other-judge")
+    assert own.metrics["self_judged"] is True and other.metrics["self_judged"] is False
+    assert json.loads(own.kept.column("metadata")[0].as_py()["extra"])["self_judged"] is True
+    assert "self_judged" not in json.loads(other.kept.column("metadata")[0].as_py()["extra"])
 
 
 @pytest.mark.slow
 def test_judge_scores_and_tags_every_row_with_the_local_model(judge):
-    out = run_prelabel(_rows(), _config(), TAXONOMY, judge)
-    assert out.rows_in == 2 and out.kept.num_rows + out.rejected.num_rows == 2
-    assert out.kept.num_rows == 2  # default routes weak rows to review instead of dropping them
+    config = _config("human")  # a human review queue exists: weak rows wait there, none is dropped
+    config.gates.judge_min = 1.0  # every scored row passes, so only unscored rows need review
+    out = run_prelabel(_rows(), config, TAXONOMY, judge)
+    assert out.rows_in == 2 and out.kept.num_rows == 2 and out.rejected.num_rows == 0
     for meta in out.kept.column("metadata").to_pylist():
         extra = json.loads(meta["extra"])
         assert meta["domain"] in TAXONOMY.domains and meta["difficulty"] in TAXONOMY.difficulties
-        if "judge_error" in extra:
+        scores = dict(meta["scores"] or {})
+        if "judge_error" in extra:  # an unscored row carries its error and waits for review
+            assert extra["judge_error"] and "judge_mean" not in scores
             assert meta["qa_status"] == NEEDS_REVIEW
             continue
-        scores = dict(meta["scores"])
         assert set(DIMENSIONS) <= scores.keys()
         assert all(1 <= scores[d] <= 5 for d in DIMENSIONS)
         assert scores["judge_mean"] == pytest.approx(sum(scores[d] for d in DIMENSIONS) / 5)
         assert extra["judge_rationale"] and extra["judge_model"] == "local/smollm2-135m-instruct"
-        assert meta["qa_status"] == (NEEDS_REVIEW if scores["judge_mean"] < 4.2 else "prelabeled")
+        assert meta["qa_status"] == "prelabeled"
     # the generator's intended domain is kept for audit when the judge tags it differently
     first = out.kept.column("metadata")[0].as_py()
     if first["domain"] != "cooking":
@@ -64,7 +127,7 @@ def test_judge_scores_and_tags_every_row_with_the_local_model(judge):
     assert calls >= 4  # two judge + two tag calls at least
 
     # Re-running costs nothing: every answer comes from the cache.
-    again = run_prelabel(_rows(), _config(), TAXONOMY, judge)
+    again = run_prelabel(_rows(), config, TAXONOMY, judge)
     assert again.metrics["calls"] == 0
     assert again.kept.column("metadata").to_pylist() == out.kept.column("metadata").to_pylist()
 
@@ -76,6 +139,6 @@ def test_reject_policy_sends_rows_under_the_gate_to_the_rejected_table(judge):
     out = run_prelabel(_rows(), config, TAXONOMY, judge)
     assert out.kept.num_rows == 0 and out.rejected.num_rows == 2
     rules = set(out.rejected.column("rule").to_pylist())
-    assert rules <= {"prelabel_judge_below_gate", "prelabel_judge_failed"}
-    below = [r for r in out.rejected.to_pylist() if r["rule"] == "prelabel_judge_below_gate"]
+    assert rules <= {RULE_BELOW_GATE, RULE_UNSCORED}
+    below = [r for r in out.rejected.to_pylist() if r["rule"] == RULE_BELOW_GATE]
     assert all(float(r["value"]) < 5.01 and r["threshold"] == "5.01" for r in below)

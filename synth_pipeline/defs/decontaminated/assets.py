@@ -21,4 +21,4 @@ def decontaminated(context: dg.AssetExecutionContext, reviewed: Rows, pipeline: 
     # Measured once here; the bias check judges it and the release reports it (VADER is slow).
     pipeline.store.write_json(bias_report_key(context.partition_key),
                               bias_audit(output.kept, pipeline.taxonomy, pipeline.config))
-    return emit(context, output)
+    return emit(context, output, rows_in=reviewed.num_rows)

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from synth_pipeline.defs.decontaminated.assets import decontaminated
-from synth_pipeline.defs.gates import check_result
+from synth_pipeline.defs.gates import check_result, record
 from synth_pipeline.defs.io import bias_report_key
 from synth_pipeline.defs.partitions import dataset_version
 from synth_pipeline.defs.resources import PipelineResource
@@ -11,29 +11,40 @@ from synth_pipeline.tables import Rows
 
 
 @dg.asset_check(asset=decontaminated, partitions_def=dataset_version, blocking=True,
-                description="0 n-gram matches against the benchmark suites (re-checked independently)")
-def decontaminated_no_benchmark_overlap(decontaminated: Rows,
+                description="0 n-gram matches against the benchmark suites (independent re-check, not the phase code)")
+def decontaminated_no_benchmark_overlap(context: dg.AssetCheckExecutionContext, decontaminated: Rows,
                                         pipeline: PipelineResource) -> dg.AssetCheckResult:
-    from synth_pipeline.decontam.check import release_check
+    from synth_pipeline.export.overlap import benchmark_grams, recheck_records
 
-    result = release_check(decontaminated, pipeline.config)
-    return dg.AssetCheckResult(passed=result["passed"], severity=dg.AssetCheckSeverity.ERROR, metadata={
-        "observed": result["matches"], "threshold": result["max_matches"],
-        "rows_matching": result["rows_matching"], "suites": dg.MetadataValue.json(result["suites"]),
-        "failing_rows_sample": dg.MetadataValue.json(result["examples"]),
-    })
+    config = pipeline.config
+    grams = benchmark_grams(config)
+    records = (r for batch in decontaminated.batches() for r in batch.to_pylist())
+    result = recheck_records(records, grams, "decontaminated")
+    threshold = config.gates.decontam_max_matches
+    passed = result["matches"] <= threshold
+    return record(context, pipeline.store, dg.AssetCheckResult(
+        passed=passed, severity=dg.AssetCheckSeverity.ERROR, metadata={
+            "status": "passed" if passed else "failed",
+            "observed": result["matches"], "threshold": threshold, "rows": result["rows"],
+            "rows_matching": result["rows_matching"], "suites": dg.MetadataValue.json(grams.suites),
+            "method": "independent: regex words and a set of n-gram tuple hashes (not the phase's index)",
+            "failing_rows_sample": dg.MetadataValue.json(result["examples"]),
+        }))
 
 
 @dg.asset_check(asset=decontaminated, partitions_def=dataset_version, blocking=True,
-                description="no PII in what the release will contain")
-def decontaminated_pii(decontaminated: Rows, pipeline: PipelineResource) -> dg.AssetCheckResult:
-    return check_result(decontaminated, pipeline.config, "pii", pipeline.pii_scanner())
+                description="no PII in what the release will contain (recount with the filter's scanner)")
+def decontaminated_pii(context: dg.AssetCheckExecutionContext, decontaminated: Rows,
+                       pipeline: PipelineResource) -> dg.AssetCheckResult:
+    return record(context, pipeline.store,
+                  check_result(decontaminated, pipeline.config, "pii", pipeline.pii_scanner()))
 
 
 @dg.asset_check(asset=decontaminated, partitions_def=dataset_version, blocking=True,
-                description="100 % schema-valid rows in the release")
-def decontaminated_format(decontaminated: Rows, pipeline: PipelineResource) -> dg.AssetCheckResult:
-    return check_result(decontaminated, pipeline.config, "format")
+                description="100 % schema-valid rows in the release (export validator, re-measured)")
+def decontaminated_format(context: dg.AssetCheckExecutionContext, decontaminated: Rows,
+                          pipeline: PipelineResource) -> dg.AssetCheckResult:
+    return record(context, pipeline.store, check_result(decontaminated, pipeline.config, "format"))
 
 
 @dg.asset_check(asset=decontaminated, partitions_def=dataset_version,
@@ -42,7 +53,7 @@ def decontaminated_format(decontaminated: Rows, pipeline: PipelineResource) -> d
 def decontaminated_bias(context: dg.AssetCheckExecutionContext, pipeline: PipelineResource) -> dg.AssetCheckResult:
     report = pipeline.store.read_json(bias_report_key(context.partition_key))
     checks = report["checks"]
-    return dg.AssetCheckResult(
+    return record(context, pipeline.store, dg.AssetCheckResult(
         passed=report["passed"], severity=dg.AssetCheckSeverity.WARN,
         metadata={
             "observed": sum(1 for c in checks if c["passed"] is False),
@@ -56,4 +67,20 @@ def decontaminated_bias(context: dg.AssetCheckExecutionContext, pipeline: Pipeli
             ),
             "stereotype_flags": dg.MetadataValue.json(report["stereotypes"].get("flagged", [])[:20]),
         },
-    )
+    ))
+
+
+@dg.asset_check(asset=decontaminated, partitions_def=dataset_version, blocking=True,
+                description="no row still waiting for human review (qa_status needs_review) reaches the release")
+def decontaminated_no_unreviewed_flags(context: dg.AssetCheckExecutionContext, decontaminated: Rows,
+                                       pipeline: PipelineResource) -> dg.AssetCheckResult:
+    from synth_pipeline.defs.gates import waiting_for_review
+
+    waiting, sample = waiting_for_review(decontaminated)
+    return record(context, pipeline.store, dg.AssetCheckResult(
+        passed=waiting == 0, severity=dg.AssetCheckSeverity.ERROR, metadata={
+            "status": "passed" if waiting == 0 else "failed", "observed": waiting, "threshold": 0,
+            "rows": decontaminated.num_rows, "failing_rows_sample": dg.MetadataValue.json(sample),
+            "method": "metadata.qa_status of every row; rows under the judge gate are marked needs_review "
+                      "when sent to a human review queue",
+        }))

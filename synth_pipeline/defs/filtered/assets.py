@@ -17,4 +17,4 @@ def filtered(context: dg.AssetExecutionContext, generated: Rows, seeds: Rows,
     output = run_filters(generated, pipeline.config, seeds=seeds, pii_scanner=pipeline.pii_scanner(),
                          on_progress=progress)
     progress.finish(output.rows_in)
-    return emit(context, output)
+    return emit(context, output, rows_in=generated.num_rows)

@@ -13,7 +13,7 @@ def prelabeled(context: dg.AssetExecutionContext, filtered: Rows, pipeline: Pipe
                teacher: TeacherResource):
     config = pipeline.config
     if not config.prelabel.enabled:
-        return emit(context, passthrough("prelabeled", filtered))
+        return emit(context, passthrough("prelabeled", filtered), rows_in=filtered.num_rows)
     from synth_pipeline.progress import watch_llm
     from synth_pipeline.quality.prelabel import run_prelabel
 
@@ -23,4 +23,4 @@ def prelabeled(context: dg.AssetExecutionContext, filtered: Rows, pipeline: Pipe
     with watch_llm(progress, [teacher.client("judge")], expected=expected) as (judge,):
         output = run_prelabel(filtered.read(), config, pipeline.taxonomy, judge)
     progress.finish()
-    return emit(context, output)
+    return emit(context, output, rows_in=filtered.num_rows)

@@ -2,6 +2,7 @@ import hashlib
 
 import dagster as dg
 
+from synth_pipeline.defs.gates import recorded_checks
 from synth_pipeline.defs.io import bias_report_key, decontam_log_key, summary_key, table_key
 from synth_pipeline.defs.partitions import dataset_version
 from synth_pipeline.defs.resources import PipelineResource
@@ -23,6 +24,21 @@ def _previous_release(context: dg.AssetExecutionContext, fs, base: str, version:
     return None
 
 
+def _checks(context: dg.AssetExecutionContext, store, version: str) -> list[dict]:
+    """Every asset check's recorded outcome; a defined check with no outcome is reported as not run."""
+    found = recorded_checks(store, version)
+    seen = {(c["asset"], c["check"]) for c in found}
+    graph = context.job_def.asset_layer.asset_graph
+    for key in sorted(graph.asset_check_keys, key=lambda k: k.to_user_string()):
+        asset, name = key.asset_key.to_user_string(), key.name
+        if (asset, name) not in seen:
+            spec = graph.get_check_spec(key)
+            found.append({"asset": asset, "check": name, "blocking": bool(spec.blocking), "passed": False,
+                          "status": "not_run", "observed": None, "threshold": None,
+                          "description": spec.description, "method": None})
+    return found
+
+
 @dg.asset(partitions_def=dataset_version, group_name="synth", kinds={"python", "json"}, code_version="1",
           description="datasets/<version>/: splits in every format, metadata, QA report, changelog.")
 def release(context: dg.AssetExecutionContext, decontaminated: Rows, pipeline: PipelineResource):
@@ -38,6 +54,7 @@ def release(context: dg.AssetExecutionContext, decontaminated: Rows, pipeline: P
         "cost_usd": generated.get("cost_usd"), "llm_calls": generated.get("calls"),
     }
     extra["bias"] = store.read_json(bias_report_key(version))
+    extra["checks"] = _checks(context, store, version)
     review = summaries[UPSTREAM.index("reviewed")]
     extra["review"] = {"implemented": review["implemented"], **review["metrics"]}
     decontam_key = decontam_log_key(version)

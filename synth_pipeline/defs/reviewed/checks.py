@@ -1,0 +1,23 @@
+import dagster as dg
+
+from synth_pipeline.defs.gates import not_evaluated, record
+from synth_pipeline.defs.io import summary_key
+from synth_pipeline.defs.partitions import dataset_version
+from synth_pipeline.defs.resources import PipelineResource
+from synth_pipeline.defs.reviewed.assets import reviewed
+
+
+@dg.asset_check(asset=reviewed, partitions_def=dataset_version,
+                description="agreement between human reviewers: kappa >= gates.kappa_min")
+def reviewed_kappa(context: dg.AssetCheckExecutionContext, pipeline: PipelineResource) -> dg.AssetCheckResult:
+    summary = pipeline.store.read_json(summary_key("reviewed", context.partition_key))
+    kappa = (summary.get("metrics") or {}).get("kappa")
+    threshold = pipeline.config.gates.kappa_min
+    if not isinstance(kappa, int | float) or isinstance(kappa, bool):
+        reason = ("the human review phase is not built: nobody rated the rows, so agreement was not measured"
+                  if not summary.get("implemented") else "the review phase reported no kappa")
+        return record(context, pipeline.store, not_evaluated("kappa", summary.get("kept") or 0, False, reason))
+    passed = kappa >= threshold
+    return record(context, pipeline.store, dg.AssetCheckResult(
+        passed=passed, severity=dg.AssetCheckSeverity.WARN,
+        metadata={"status": "passed" if passed else "failed", "observed": float(kappa), "threshold": threshold}))
