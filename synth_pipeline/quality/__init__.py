@@ -1,1 +1,1 @@
-"""Auto-filters, PII, toxicity, dedup, novelty, diversity metrics and quality gates (no dagster)."""
+"""Detectors: row filters, response checks, PII, toxicity, dedup, novelty, diversity metrics (no dagster)."""

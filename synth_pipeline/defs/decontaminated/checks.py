@@ -2,8 +2,8 @@
 
 import dagster as dg
 
+from synth_pipeline.defs.asset_checks import check_result, record
 from synth_pipeline.defs.decontaminated.assets import decontaminated
-from synth_pipeline.defs.gates import check_result, record
 from synth_pipeline.defs.io import bias_report_key
 from synth_pipeline.defs.partitions import dataset_version
 from synth_pipeline.defs.resources import PipelineResource
@@ -74,7 +74,7 @@ def decontaminated_bias(context: dg.AssetCheckExecutionContext, pipeline: Pipeli
                 description="no row still waiting for human review (qa_status needs_review) reaches the release")
 def decontaminated_no_unreviewed_flags(context: dg.AssetCheckExecutionContext, decontaminated: Rows,
                                        pipeline: PipelineResource) -> dg.AssetCheckResult:
-    from synth_pipeline.defs.gates import waiting_for_review
+    from synth_pipeline.defs.asset_checks import waiting_for_review
 
     waiting, sample = waiting_for_review(decontaminated)
     return record(context, pipeline.store, dg.AssetCheckResult(

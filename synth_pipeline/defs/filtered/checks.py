@@ -1,7 +1,7 @@
 import dagster as dg
 
+from synth_pipeline.defs.asset_checks import check_result, record
 from synth_pipeline.defs.filtered.assets import filtered
-from synth_pipeline.defs.gates import check_result, record
 from synth_pipeline.defs.partitions import dataset_version
 from synth_pipeline.defs.resources import PipelineResource
 from synth_pipeline.tables import Rows

@@ -1,6 +1,6 @@
 import dagster as dg
 
-from synth_pipeline.defs.gates import check_result, record
+from synth_pipeline.defs.asset_checks import check_result, record
 from synth_pipeline.defs.io import rejected_key
 from synth_pipeline.defs.partitions import dataset_version
 from synth_pipeline.defs.prelabeled.assets import prelabeled

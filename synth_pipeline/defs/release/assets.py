@@ -2,7 +2,7 @@ import hashlib
 
 import dagster as dg
 
-from synth_pipeline.defs.gates import recorded_checks
+from synth_pipeline.defs.asset_checks import recorded_checks
 from synth_pipeline.defs.io import bias_report_key, decontam_log_key, summary_key, table_key
 from synth_pipeline.defs.partitions import dataset_version
 from synth_pipeline.defs.resources import PipelineResource

@@ -1,6 +1,6 @@
 import dagster as dg
 
-from synth_pipeline.defs.gates import not_evaluated, record
+from synth_pipeline.defs.asset_checks import not_evaluated, record
 from synth_pipeline.defs.io import summary_key
 from synth_pipeline.defs.partitions import dataset_version
 from synth_pipeline.defs.resources import PipelineResource

@@ -1,6 +1,6 @@
 import dagster as dg
 
-from synth_pipeline.defs.gates import check_result, record
+from synth_pipeline.defs.asset_checks import check_result, record
 from synth_pipeline.defs.partitions import dataset_version
 from synth_pipeline.defs.resources import PipelineResource
 from synth_pipeline.defs.seeds.assets import seeds

@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from synth_pipeline.config import GatesConfig
-from synth_pipeline.quality.gates import evaluate_standard_gates
+from synth_pipeline.gates.evaluate import evaluate_standard_gates
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from synth_pipeline.config import PipelineConfig
-from synth_pipeline.quality.gates import GateResult, evaluate_gates, standard_gates
+from synth_pipeline.gates.evaluate import GateResult, evaluate_gates, standard_gates
 from synth_pipeline.quality.toxicity import ToxicityScorer, make_scorer, threshold_for
 from synth_pipeline.storage import TableStore
 from synth_pipeline.tables import BATCH_ROWS, Rows
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 def gate_values(rows: pa.Table | Rows, config: PipelineConfig, gate: str, scorer: ToxicityScorer | None = None,
                 pii_scanner: PiiScanner | None = None, batch_rows: int = BATCH_ROWS) -> pd.DataFrame:
     """Only the per-row values `gate` needs (PII and toxicity scans are the expensive ones), by row position."""
-    from synth_pipeline.quality.gate_values import gate_frame
+    from synth_pipeline.gates.measure import gate_frame
 
     frame = gate_frame(rows, config.filters, config.gates, scan_pii=gate == "pii", score_toxicity=gate == "toxicity",
                        check_format=gate == "format", measure_ttr=gate == "ttr", scorer=scorer,

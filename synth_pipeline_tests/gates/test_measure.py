@@ -3,7 +3,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from synth_pipeline.config import FiltersConfig
-from synth_pipeline.quality.gate_values import gate_frame
+from synth_pipeline.gates.measure import gate_frame
 from synth_pipeline.quality.pii import PiiScanner
 from synth_pipeline.records import RecordKind, make_metadata, to_table
 from synth_pipeline.tables import Rows

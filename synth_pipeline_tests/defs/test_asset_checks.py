@@ -8,7 +8,7 @@ import dagster as dg
 import pytest
 
 from synth_pipeline.config import PipelineConfig, SeedsConfig
-from synth_pipeline.defs.gates import check_result, evaluate
+from synth_pipeline.defs.asset_checks import check_result, evaluate
 from synth_pipeline.quality.pii import PiiScanner
 from synth_pipeline.records import RecordKind, make_metadata, to_table
 from synth_pipeline.runner import run_version
@@ -98,7 +98,7 @@ def test_format_gate_does_not_use_the_filter_phase_validator(monkeypatch):
 
 
 def test_rows_waiting_for_review_are_counted():
-    from synth_pipeline.defs.gates import waiting_for_review
+    from synth_pipeline.defs.asset_checks import waiting_for_review
 
     rows = to_table([{"id": f"w{i}", "instruction": q, "input": "", "output": a,
                       "metadata": make_metadata(qa_status="needs_review" if i == 1 else "prelabeled")}

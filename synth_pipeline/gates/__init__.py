@@ -1,0 +1,1 @@
+"""Quality gates: per-row measurements and their evaluation against the configured thresholds."""
