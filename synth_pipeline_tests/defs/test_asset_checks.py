@@ -254,7 +254,7 @@ def test_benchmark_text_that_slips_past_decontam_is_caught_by_the_independent_ch
     from synth_pipeline.phase import PhaseOutput
 
     monkeypatch.setattr(decontam_check, "run_decontam",
-                        lambda rows, config, index=None: (PhaseOutput("decontaminated", rows), {"removed": []}))
+                        lambda rows, config, index=None, **_: (PhaseOutput("decontaminated", rows), {"removed": []}))
     leaked = IMPORTED + [{"id": "leak", "instruction": "Solve the word problem.", "input": "",
                           "output": "A robe takes 2 bolts of blue fiber and half that much white fiber. How many "
                                     "bolts in total does it take? Three bolts."}]  # a GSM8K test question
