@@ -16,22 +16,13 @@ from rich.table import Table
 
 from synth_pipeline.cli_progress import STATUS_STYLE, PhaseBars
 from synth_pipeline.errors import SynthPipelineError
+from synth_pipeline.offline import use_offline_defaults
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Seeds to versioned, audited, decontaminated synthetic training data.")
 # Piped or logged output has no terminal to fit: wide enough that the summary table does not fold.
 console = Console(width=None if sys.stdout.isatty() else 140)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
-
-def _offline_env() -> None:
-    """Environment that keeps libraries from phoning home; must be set before they import."""
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
-    os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TQDM_DISABLE", "1")  # Great Expectations' progress bars
-
 
 def dagster_home() -> Path:
     """DAGSTER_HOME, defaulting to ./.dagster_home with telemetry off."""
@@ -94,7 +85,7 @@ def run(config: Path = typer.Option(..., "--config", "-c", help="pipeline.yaml")
     The summary table is printed whatever happens once a phase has run, then the error if any:
     where the rows went is what tells the user why a run ended with nothing to release.
     """
-    _offline_env()
+    use_offline_defaults()
     try:
         from synth_pipeline.config import load_config
         from synth_pipeline.runner import run_version
@@ -145,7 +136,7 @@ def _print_summary(result) -> None:
 @app.command()
 def versions(debug: bool = typer.Option(False, help="show tracebacks")) -> None:
     """List the dataset versions known to this Dagster instance."""
-    _offline_env()
+    use_offline_defaults()
     try:
         import dagster as dg
 

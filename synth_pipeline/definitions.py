@@ -6,6 +6,7 @@ import dagster as dg
 
 from synth_pipeline.defs.io import ParquetIOManager
 from synth_pipeline.defs.resources import PipelineResource, TeacherResource, default_config_path
+from synth_pipeline.offline import use_offline_defaults
 
 
 def build_resources(config_path: str, out_dir: str | None = None) -> dict:
@@ -18,6 +19,7 @@ def build_resources(config_path: str, out_dir: str | None = None) -> dict:
 
 
 def build_defs(config_path: str, out_dir: str | None = None) -> dg.Definitions:
+    use_offline_defaults()
     phases = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
     return dg.Definitions.merge(
         phases,

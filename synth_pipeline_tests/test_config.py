@@ -58,3 +58,29 @@ def test_export_format_must_fit_the_generated_kind(tmp_path):
         load_pipeline_config(f)
     f.write_text("seeds:\n  paths: [s]\ngeneration:\n  method: preference\nexport:\n  formats: [dpo, openai]\n")
     assert load_pipeline_config(f).export.formats == ["dpo", "openai"]
+
+
+@pytest.mark.parametrize(("setting", "line"), [
+    ("mode: human", "review.mode: Value error, 'human': the human review phase is not built yet"),
+    ("overlap: 0.3", "review.overlap: Value error, 0.3: the human review phase is not built yet"),
+    ("reviewers_per_item: 3", "review.reviewers_per_item: Value error, 3: the human review phase is not built yet"),
+])
+def test_review_settings_fail_until_the_review_phase_exists(tmp_path, setting, line):
+    f = tmp_path / "pipeline.yaml"
+    f.write_text(f"seeds:\n  paths: [s.jsonl]\nreview:\n  {setting}\n")
+    with pytest.raises(ConfigError) as info:
+        load_pipeline_config(f)
+    assert str(info.value).startswith(f"{f}:4: {line}")
+
+
+def test_review_defaults_written_out_still_load(tmp_path):
+    f = tmp_path / "pipeline.yaml"
+    f.write_text("seeds:\n  paths: [s.jsonl]\nreview:\n  mode: auto\n  overlap: 0.1\n  reviewers_per_item: 2\n")
+    assert load_pipeline_config(f).review.mode == "auto"
+
+
+def test_review_settings_stay_constructible_in_code():
+    from synth_pipeline.config import PipelineConfig, ReviewConfig, SeedsConfig
+
+    config = PipelineConfig(seeds=SeedsConfig(paths=["s.jsonl"]), review=ReviewConfig(mode="human"))
+    assert config.review.mode == "human"

@@ -18,7 +18,6 @@ stays a few numeric columns; `ids` maps the failing-rows sample's positions back
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from synth_pipeline.config import GatesConfig
+from synth_pipeline.offline import use_offline_defaults
 
 
 @dataclass
@@ -80,7 +80,7 @@ def standard_gates(gates: GatesConfig, toxicity_threshold: float = 0.5) -> list[
 
 
 def _gx() -> Any:
-    os.environ["GX_ANALYTICS_ENABLED"] = "False"
+    use_offline_defaults()
     import great_expectations as gx
 
     # GX pins this module's logger at INFO and logs a line per ephemeral context.

@@ -19,6 +19,7 @@ import time
 from typing import Any, Protocol
 
 from synth_pipeline.config import ModelConfig
+from synth_pipeline.offline import use_offline_defaults
 
 # Providers whose wire protocol is OpenAI's chat/completions: served by the lean HTTP path.
 OPENAI_COMPATIBLE_PREFIXES = ("openai/", "hosted_vllm/", "local/")
@@ -160,7 +161,7 @@ class LitellmTransport:
     """Any litellm provider; litellm's own retries are off so the client's (with cooldown) apply."""
 
     def __init__(self, api_base: str | None, api_key: str | None, timeout_s: float) -> None:
-        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        use_offline_defaults()
         import litellm
 
         litellm.suppress_debug_info = True

@@ -28,6 +28,7 @@ from typing import Protocol
 import numpy as np
 
 from synth_pipeline.config import FiltersConfig
+from synth_pipeline.offline import use_offline_defaults
 
 
 class ToxicityScorer(Protocol):
@@ -93,6 +94,7 @@ class DetoxifyScorer:
 
     def __init__(self, checkpoint: str, hf_config: str | None = None, device: str = "cpu",
                  batch_size: int = 32) -> None:
+        use_offline_defaults()  # transformers reads HF_HUB_OFFLINE when imported
         try:
             from detoxify import Detoxify
         except ImportError as exc:  # pragma: no cover - depends on the optional install

