@@ -110,8 +110,8 @@ def run_baseline(rows_path: Path) -> dict:
 
 def run_ours(rows_path: Path) -> dict:
     from synth_pipeline.config import PipelineConfig
-    from synth_pipeline.decontam.check import run_decontam
     from synth_pipeline.decontam.index import NgramIndex
+    from synth_pipeline.decontam.phase import run_decontam
 
     suites = load_suites(BUILTIN_SUITES)
     with tempfile.TemporaryDirectory() as cache:  # cold build, no cache

@@ -25,8 +25,8 @@ import ftfy.bad_codecs  # noqa: F401 - registers the sloppy-windows-1252 codec
 import instruction_corpus
 
 from synth_pipeline.config import FiltersConfig, PipelineConfig
-from synth_pipeline.quality import filter_phase
-from synth_pipeline.quality.filter_phase import run_filters
+from synth_pipeline.filtering import phase as filter_phase
+from synth_pipeline.filtering.phase import run_filters
 from synth_pipeline.quality.text import words
 from synth_pipeline.records import RecordKind, to_table
 

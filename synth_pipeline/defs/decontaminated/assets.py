@@ -11,8 +11,8 @@ from synth_pipeline.tables import Rows
 @dg.asset(partitions_def=dataset_version, group_name="synth", kinds={"python", "parquet"}, code_version="1",
           description="Rows with no 13-gram overlap with the benchmark suites; decontam log and bias audit beside.")
 def decontaminated(context: dg.AssetExecutionContext, reviewed: Rows, pipeline: PipelineResource):
-    from synth_pipeline.decontam.check import run_decontam
-    from synth_pipeline.quality.bias import bias_audit
+    from synth_pipeline.bias.audit import bias_audit
+    from synth_pipeline.decontam.phase import run_decontam
 
     progress = phase_progress(context, "decontaminated")
     output, log = run_decontam(reviewed, pipeline.config, on_progress=progress)

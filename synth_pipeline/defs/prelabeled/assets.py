@@ -14,8 +14,8 @@ def prelabeled(context: dg.AssetExecutionContext, filtered: Rows, pipeline: Pipe
     config = pipeline.config
     if not config.prelabel.enabled:
         return emit(context, passthrough("prelabeled", filtered), rows_in=filtered.num_rows)
+    from synth_pipeline.prelabel.phase import run_prelabel
     from synth_pipeline.progress import watch_llm
-    from synth_pipeline.quality.prelabel import run_prelabel
 
     progress = phase_progress(context, "prelabeled")
     # one judge request per row, and one tagging request per row when there is a taxonomy

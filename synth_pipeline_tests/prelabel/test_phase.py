@@ -19,7 +19,7 @@ from synth_pipeline.judge.rubric import DIMENSIONS
 from synth_pipeline.judge.scoring import JudgeResult
 from synth_pipeline.llm.cache import ResponseCache
 from synth_pipeline.llm.client import LLMClient
-from synth_pipeline.quality.prelabel import (
+from synth_pipeline.prelabel.phase import (
     NEEDS_REVIEW,
     RULE_BELOW_GATE,
     RULE_UNSCORED,

@@ -6,7 +6,7 @@ import pyarrow.compute as pc
 import pytest
 
 from synth_pipeline.config import FiltersConfig, PipelineConfig
-from synth_pipeline.quality.filter_phase import run_filters
+from synth_pipeline.filtering.phase import run_filters
 from synth_pipeline.records import RecordKind, to_table
 from synth_pipeline.tables import Rows, RowsWriter
 
@@ -196,7 +196,7 @@ def _full_outcome(out):
 
 @pytest.mark.parametrize("workers", [2, 3])
 def test_parallel_checks_match_serial(monkeypatch, workers):
-    from synth_pipeline.quality import row_checks
+    from synth_pipeline.filtering import row_checks
 
     table = _every_filter_table()
     kw = {"pii_entities": [], "min_words": 5, "max_words": 250}
@@ -231,7 +231,7 @@ def test_parallel_checks_match_serial(monkeypatch, workers):
 def test_parallel_worker_error_is_raised_and_pool_stopped(monkeypatch):
     import multiprocessing
 
-    from synth_pipeline.quality import row_checks
+    from synth_pipeline.filtering import row_checks
 
     def boom(self, rows):
         raise ValueError("checker exploded")

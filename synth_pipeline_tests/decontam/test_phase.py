@@ -4,7 +4,7 @@ import re
 import pytest
 
 from synth_pipeline.config import PipelineConfig
-from synth_pipeline.decontam.check import RULE, build_index, release_check, run_decontam
+from synth_pipeline.decontam.phase import RULE, build_index, release_check, run_decontam
 from synth_pipeline.decontam.suites import load_builtin
 from synth_pipeline.records import RecordKind, to_table
 

@@ -25,7 +25,7 @@ band-hash sorts): measured peak +175 bytes a row over pass 1 with 20-character i
 are running sums; the diversity count tables are capped (metrics.py).
 
 Parallel pass 1: the per-row checks run in `filters.workers` forked processes for batches of
-`row_checks.PARALLEL_MIN_ROWS`+ rows (see row_checks.py); their verdicts are the serial path's.
+`row_checks.PARALLEL_MIN_ROWS`+ rows (see filtering/row_checks.py); their verdicts are the serial path's.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ import numpy as np
 import pyarrow as pa
 
 from synth_pipeline.config import PipelineConfig
+from synth_pipeline.filtering.row_checks import ParallelChecks, RowChecks, toxicity_verdicts
 from synth_pipeline.phase import PhaseOutput
 from synth_pipeline.progress import OnProgress, no_progress
 from synth_pipeline.quality import dedup
@@ -54,7 +55,6 @@ from synth_pipeline.quality.metrics import DiversityAccumulator
 from synth_pipeline.quality.novelty import NoveltyChecker
 from synth_pipeline.quality.pii import PiiScanner, apply_pii_policy
 from synth_pipeline.quality.response_filters import ResponseChecks
-from synth_pipeline.quality.row_checks import ParallelChecks, RowChecks, toxicity_verdicts
 from synth_pipeline.quality.text import prompt_text, row_text
 from synth_pipeline.quality.toxicity import make_scorer, threshold_for
 from synth_pipeline.records import REJECTED_SCHEMA, kind_of, reject, rejected_table, with_extra
