@@ -6,7 +6,7 @@ import pyarrow.compute as pc
 import pytest
 
 from synth_pipeline.config import FiltersConfig, PipelineConfig
-from synth_pipeline.filtering.phase import run_filters
+from synth_pipeline.filtering.phase import run as run_filters
 from synth_pipeline.records import RecordKind, to_table
 from synth_pipeline.tables import Rows, RowsWriter
 

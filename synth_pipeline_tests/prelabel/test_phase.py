@@ -24,8 +24,8 @@ from synth_pipeline.prelabel.phase import (
     RULE_BELOW_GATE,
     RULE_UNSCORED,
     apply_judgements,
-    run_prelabel,
 )
+from synth_pipeline.prelabel.phase import run as run_prelabel
 from synth_pipeline.records import RecordKind, make_metadata, to_table
 
 TAXONOMY = TaxonomyConfig(domains=["math", "cooking"], difficulties=["easy", "hard"])
