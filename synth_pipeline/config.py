@@ -6,6 +6,7 @@ Loading keeps YAML line numbers so a bad key fails before any work with
 
 from __future__ import annotations
 
+import importlib
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -324,8 +325,6 @@ class FiltersConfig(_Strict):
 
 def load_user_step(spec: str, where: str = "steps") -> type:
     """The class named by a user step 'module:Class', which must have a `filter` method."""
-    import importlib
-
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
         raise ValueError(f"{where}: unknown step {spec!r}: expected one of {', '.join(FILTER_STEPS)} "
