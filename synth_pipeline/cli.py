@@ -107,14 +107,14 @@ def run(config: Path = typer.Option(..., "--config", "-c", help="pipeline.yaml")
 
 
 def _print_summary(result) -> None:
-    from synth_pipeline.runner import PHASES
+    from synth_pipeline.phases import PHASE_NAMES
 
     table = Table(title=f"dataset version {result.version}")
     for column in ("phase", "status", "implemented", "in", "kept", "rejected", "top reject rules"):
         table.add_column(column, justify="right" if column in {"in", "kept", "rejected"} else "left",
                          no_wrap=column != "top reject rules")
     summaries = {s["phase"]: s for s in result.summaries}
-    for phase in PHASES:
+    for phase in PHASE_NAMES:
         status = result.status.get(phase, "not run")
         shown = STATUS_STYLE.get(status, status)
         summary = summaries.get(phase)

@@ -6,6 +6,7 @@ Loading keeps YAML line numbers so a bad key fails before any work with
 
 from __future__ import annotations
 
+import importlib
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -24,6 +25,8 @@ from pydantic import (
 from synth_pipeline.errors import ConfigError
 
 LOCAL_MODEL = "local/smollm2-135m-instruct"
+# The filter phase's built-in per-row steps, in their default order (filtering/steps.py builds them).
+FILTER_STEPS = ("format", "response", "length", "repetition", "gopher_quality", "language", "toxicity", "pii")
 
 
 class _Strict(BaseModel):
@@ -289,6 +292,26 @@ class FiltersConfig(_Strict):
     novelty_max_rouge_l: float = Field(
         0.7, gt=0.0, le=1.0, description="reject rows whose prompt has ROUGE-L F >= this vs a seed"
     )
+    steps: list[str] = Field(
+        default_factory=lambda: list(FILTER_STEPS),
+        description="per-row steps of the filter phase, in the order they run (a row is rejected by the "
+        "first it fails): built-in names (" + ", ".join(FILTER_STEPS) + ") and user steps as 'module:Class' "
+        "(built with no arguments; `filter(row)` returns True or (False, Reason)). 'format' comes first; a "
+        "built-in switched off by its own setting (languages empty, gopher_quality off, repetition_scope "
+        "'response', no pii_entities) is skipped. Exact dedup, near dedup and novelty always run after them",
+    )
+
+    @field_validator("steps")
+    @classmethod
+    def _known_steps(cls, value: list[str]) -> list[str]:
+        for i, name in enumerate(value):
+            if name not in FILTER_STEPS:
+                load_user_step(name, f"steps[{i}]")
+        if len(set(value)) != len(value):
+            raise ValueError(f"a step is listed twice: {value}")
+        if not value or value[0] != "format":
+            raise ValueError(f"'format' must be the first step (later steps read the fields it checks); got {value}")
+        return value
 
     @field_validator("prose_instruction_pattern")
     @classmethod
@@ -298,6 +321,23 @@ class FiltersConfig(_Strict):
         except re.error as exc:
             raise ValueError(f"not a valid regular expression: {exc}") from None
         return value
+
+
+def load_user_step(spec: str, where: str = "steps") -> type:
+    """The class named by a user step 'module:Class', which must have a `filter` method."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"{where}: unknown step {spec!r}: expected one of {', '.join(FILTER_STEPS)} "
+                         "or a user step as 'module:Class'")
+    try:
+        target: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            target = getattr(target, part)
+    except Exception as exc:  # noqa: BLE001 - any failure to import is the user's to see
+        raise ValueError(f"{where}: cannot import user step {spec!r}: {type(exc).__name__}: {exc}") from None
+    if not isinstance(target, type) or not callable(getattr(target, "filter", None)):
+        raise ValueError(f"{where}: user step {spec!r} is not a class with a filter(row) method")
+    return target
 
 
 class GatesConfig(_Strict):

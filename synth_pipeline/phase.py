@@ -1,4 +1,4 @@
-"""What every phase's domain function returns: kept rows, rejected rows, metrics.
+"""What every phase's domain entry point returns: kept rows, rejected rows, metrics, reports.
 
 The Dagster shell writes `kept` as the asset's table and `rejected` beside it, and sets `rows_in`
 to the row count of the table the phase read, so `in = kept + rejected` can fail; the release
@@ -27,6 +27,8 @@ class PhaseOutput:
     implemented: bool = True
     # The input's row count; kept + rejected only where no upstream table exists (seed files, imports).
     rows_in: int | None = None
+    # Documents the shell stores beside the table, by name (the decontamination log).
+    reports: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.rows_in is None:

@@ -12,9 +12,9 @@ import dagster as dg
 from synth_pipeline.definitions import build_defs, build_resources
 from synth_pipeline.defs.io import summary_key
 from synth_pipeline.defs.partitions import dataset_version
+from synth_pipeline.phases import PHASE_NAMES
 from synth_pipeline.progress import ProgressUpdate, Sink, listening
 
-PHASES = ("seeds", "generated", "filtered", "prelabeled", "reviewed", "decontaminated", "release")
 DONE, FAILED, GATE_FAILED, NOT_RUN = "done", "failed", "gate failed", "not run"
 
 
@@ -25,8 +25,8 @@ class RunResult:
     summaries: list[dict[str, Any]] = field(default_factory=list)
     failed_checks: list[str] = field(default_factory=list)
     release_dir: str | None = None
-    # phase -> DONE / FAILED / GATE_FAILED / NOT_RUN, in PHASES order
-    status: dict[str, str] = field(default_factory=lambda: dict.fromkeys(PHASES, NOT_RUN))
+    # phase -> DONE / FAILED / GATE_FAILED / NOT_RUN, in PHASE_NAMES order
+    status: dict[str, str] = field(default_factory=lambda: dict.fromkeys(PHASE_NAMES, NOT_RUN))
 
 
 def run_version(config_path: str | Path, version: str, *, out_dir: str | Path | None = None,
@@ -58,7 +58,7 @@ def run_version(config_path: str | Path, version: str, *, out_dir: str | Path | 
 
     try:
         with listening(relay) if on_progress else contextlib.nullcontext():
-            for phase in PHASES:
+            for phase in PHASE_NAMES:
                 notify(ProgressUpdate(phase, 0, None))
                 run = dg.materialize(
                     [*assets, *checks], selection=dg.AssetSelection.assets(phase),

@@ -12,7 +12,7 @@ import dagster as dg
 import pytest
 
 from synth_pipeline.definitions import defs
-from synth_pipeline.runner import PHASES
+from synth_pipeline.phases import PHASE_NAMES as PHASES
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -138,7 +138,8 @@ def test_the_graph_sees_function_level_and_relative_imports(tmp_path):
 
 def test_llm_and_judge_sit_below_the_phases_that_use_them(graph):
     parts = part_graph(graph)
-    phases = {f"synth_pipeline.{p}" for p in ("generation", "quality", "export", "decontam", "ingest", "defs")}
+    phases = {f"synth_pipeline.{p}" for p in ("generation", "filtering", "prelabel", "quality", "gates", "bias",
+                                             "export", "decontam", "ingest", "defs")}
     assert not parts["synth_pipeline.llm"] & (phases | {"synth_pipeline.judge"})
     assert not parts["synth_pipeline.judge"] & phases
 

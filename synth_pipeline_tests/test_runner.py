@@ -10,7 +10,8 @@ import dagster as dg
 import pytest
 import yaml
 
-from synth_pipeline.runner import PHASES, run_version
+from synth_pipeline.phases import PHASE_NAMES as PHASES
+from synth_pipeline.runner import run_version
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "examples" / "quickstart"
 

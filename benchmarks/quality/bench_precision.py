@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/quality/bench_precision.py [calibration|heldout|all] [--before]
 
-Runs the whole default filter set of the `filtered` phase (`run_filters` with the default
+Runs the whole default filter set of the `filtered` phase (`filtering.phase.run` with the default
 `FiltersConfig`) with PII off: PII is measured in bench_pii.py. Toxicity, language,
 length, dedup and every text rule are on. Novelty needs seeds, which an import has none of.
 `--before` runs the earlier filter set instead: Gopher's web-text thresholds over the joined row,
@@ -25,8 +25,7 @@ import ftfy.bad_codecs  # noqa: F401 - registers the sloppy-windows-1252 codec
 import instruction_corpus
 
 from synth_pipeline.config import FiltersConfig, PipelineConfig
-from synth_pipeline.quality import filter_phase
-from synth_pipeline.quality.filter_phase import run_filters
+from synth_pipeline.filtering.phase import run as run_filters
 from synth_pipeline.quality.text import words
 from synth_pipeline.records import RecordKind, to_table
 
@@ -38,18 +37,9 @@ BEFORE = {
     "top_ngram_max": {2: 0.2, 3: 0.18, 4: 0.16}, "dup_ngram_max": {6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10},
     "max_token_run": None, "max_sentence_repeats": None, "mojibake_max_badness": None, "min_output_words": {},
     "prose_instruction_pattern": "", "language_min_prob": 1.0,
+    # the earlier phase had no response checks at all (not even for an empty output)
+    "steps": ["format", "length", "repetition", "gopher_quality", "language", "toxicity", "pii"],
 }
-
-
-class _NoResponseChecks:
-    """The earlier phase had no response checks at all (not even for an empty output)."""
-
-    @classmethod
-    def from_config(cls, kind: RecordKind, config: FiltersConfig) -> _NoResponseChecks:
-        return cls()
-
-    def filter(self, row: dict[str, Any]) -> bool:
-        return True
 
 
 def _config(before: bool) -> PipelineConfig:
@@ -119,8 +109,6 @@ def _pct(k: int, n: int) -> str:
 def main() -> None:
     split = next((a for a in sys.argv[1:] if not a.startswith("--")), "heldout")
     before = "--before" in sys.argv
-    if before:
-        filter_phase.ResponseChecks = _NoResponseChecks  # type: ignore[misc,assignment]
     config = _config(before)
     clean = instruction_corpus.load(split)
     rejected = _run(clean, config)

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import precision_recall_curve
 
+from synth_pipeline.bias import stereotypes as bias_stereotypes
+from synth_pipeline.bias.audit import _alternation, _term_pattern, load_lexicon
 from synth_pipeline.config import BiasConfig
-from synth_pipeline.quality import bias_stereotypes
-from synth_pipeline.quality.bias import _alternation, _term_pattern, load_lexicon
 
 HERE = Path(__file__).parent
 DATA = HERE / "data" / "stereotypes" / "stereotypes.jsonl"

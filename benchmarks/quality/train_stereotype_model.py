@@ -1,4 +1,4 @@
-"""Trains the stereotype screen's head and writes synth_pipeline/quality/data/stereotype_model.json.
+"""Trains the stereotype screen's head and writes synth_pipeline/bias/data/stereotype_model.json.
 
 `python benchmarks/quality/train_stereotype_model.py` (deterministic: fixed data split, lbfgs).
 Training rows are the `train` split of data/stereotypes/stereotypes.jsonl: StereoSet intrasentence
@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import precision_recall_curve
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-from synth_pipeline.quality.bias_stereotypes import MODEL_FILE, _encoder
+from synth_pipeline.bias.stereotypes import MODEL_FILE, _encoder
 
 DATA = Path(__file__).parent / "data" / "stereotypes" / "stereotypes.jsonl"
 C = 1.0  # scikit-learn's default; not tuned on the test split

@@ -152,7 +152,7 @@ def recorded_checks(store: TableStore, version: str) -> list[dict[str, Any]]:
 
 def waiting_for_review(rows: pa.Table | Rows, sample: int = 5) -> tuple[int, list[str]]:
     """(rows whose qa_status is still needs_review, a few of their ids)."""
-    from synth_pipeline.quality.prelabel import NEEDS_REVIEW
+    from synth_pipeline.prelabel.phase import NEEDS_REVIEW
 
     count, ids = 0, []
     for batch in Rows.of(rows).batches(columns=["id", "metadata"]):

@@ -116,10 +116,10 @@ def test_judge_gate_uses_judge_scores():
 
 def test_a_failing_blocking_gate_stops_the_phases_after_it(tmp_path, monkeypatch):
     # Fault injection: a filter regression lets PII through; the independent blocking check catches it.
-    import synth_pipeline.quality.filter_phase as filter_phase
+    import synth_pipeline.filtering.phase as filter_phase
     from synth_pipeline.phase import PhaseOutput
 
-    monkeypatch.setattr(filter_phase, "run_filters",
+    monkeypatch.setattr(filter_phase, "run",
                         lambda table, config, **_: PhaseOutput("filtered", table))
     rows = tmp_path / "rows.jsonl"
     rows.write_text("\n".join(json.dumps({"id": f"p{i}", "instruction": "Contact details?",
@@ -133,13 +133,13 @@ def test_a_failing_blocking_gate_stops_the_phases_after_it(tmp_path, monkeypatch
 
 
 def test_a_crashing_phase_is_reported_not_swallowed(tmp_path, monkeypatch):
-    import synth_pipeline.quality.filter_phase as filter_phase
+    import synth_pipeline.filtering.phase as filter_phase
     from synth_pipeline.errors import SynthPipelineError
 
     def boom(table, config, **_):
         raise RuntimeError("filter exploded")
 
-    monkeypatch.setattr(filter_phase, "run_filters", boom)
+    monkeypatch.setattr(filter_phase, "run", boom)
     rows = tmp_path / "rows.jsonl"
     rows.write_text(json.dumps({"id": "a", "instruction": "Say hi.", "output": "Hi."}) + "\n")
     config = quickstart_copy(tmp_path, generation={"method": "import", "path": str(rows)}, prelabel={"enabled": False})
@@ -250,11 +250,11 @@ def test_qa_report_lists_every_check_with_its_result(tmp_path):
 
 def test_benchmark_text_that_slips_past_decontam_is_caught_by_the_independent_check(tmp_path, monkeypatch):
     # Fault injection: the decontamination phase keeps everything; the blocking check re-measures.
-    import synth_pipeline.decontam.check as decontam_check
+    import synth_pipeline.decontam.phase as decontam_check
     from synth_pipeline.phase import PhaseOutput
 
-    monkeypatch.setattr(decontam_check, "run_decontam",
-                        lambda rows, config, index=None, **_: (PhaseOutput("decontaminated", rows), {"removed": []}))
+    monkeypatch.setattr(decontam_check, "run", lambda rows, config, index=None, **_: PhaseOutput(
+        "decontaminated", rows, reports={decontam_check.LOG: {"removed": []}}))
     leaked = IMPORTED + [{"id": "leak", "instruction": "Solve the word problem.", "input": "",
                           "output": "A robe takes 2 bolts of blue fiber and half that much white fiber. How many "
                                     "bolts in total does it take? Three bolts."}]  # a GSM8K test question

@@ -7,7 +7,7 @@ from synth_pipeline.gates.measure import gate_frame
 from synth_pipeline.quality.pii import PiiScanner
 from synth_pipeline.records import RecordKind, make_metadata, to_table
 from synth_pipeline.tables import Rows
-from synth_pipeline_tests.quality.test_filter_phase import _rows
+from synth_pipeline_tests.filtering.test_phase import _rows
 
 IDS = ["a", "b", "c", "dup", "pii", "de", "tox", "loop", "seedcopy"]
 

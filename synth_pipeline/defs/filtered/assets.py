@@ -11,10 +11,10 @@ from synth_pipeline.tables import Rows
           description="Format, length, repetition, language, toxicity, PII, exact/near dedup, novelty.")
 def filtered(context: dg.AssetExecutionContext, generated: Rows, seeds: Rows,
              pipeline: PipelineResource):
-    from synth_pipeline.quality.filter_phase import run_filters
+    from synth_pipeline.filtering import phase as filtering
 
     progress = phase_progress(context, "filtered")
-    output = run_filters(generated, pipeline.config, seeds=seeds, pii_scanner=pipeline.pii_scanner(),
+    output = filtering.run(generated, pipeline.config, seeds=seeds, pii_scanner=pipeline.pii_scanner(),
                          on_progress=progress)
     progress.finish(output.rows_in)
     return emit(context, output, rows_in=generated.num_rows)

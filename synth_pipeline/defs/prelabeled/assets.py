@@ -14,13 +14,13 @@ def prelabeled(context: dg.AssetExecutionContext, filtered: Rows, pipeline: Pipe
     config = pipeline.config
     if not config.prelabel.enabled:
         return emit(context, passthrough("prelabeled", filtered), rows_in=filtered.num_rows)
+    from synth_pipeline.prelabel import phase as prelabel
     from synth_pipeline.progress import watch_llm
-    from synth_pipeline.quality.prelabel import run_prelabel
 
     progress = phase_progress(context, "prelabeled")
     # one judge request per row, and one tagging request per row when there is a taxonomy
     expected = filtered.num_rows * (2 if pipeline.taxonomy else 1)
     with watch_llm(progress, [teacher.client("judge")], expected=expected) as (judge,):
-        output = run_prelabel(filtered.read(), config, pipeline.taxonomy, judge)
+        output = prelabel.run(filtered.read(), config, pipeline.taxonomy, judge)
     progress.finish()
     return emit(context, output, rows_in=filtered.num_rows)

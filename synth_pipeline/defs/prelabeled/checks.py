@@ -5,7 +5,7 @@ from synth_pipeline.defs.io import rejected_key
 from synth_pipeline.defs.partitions import dataset_version
 from synth_pipeline.defs.prelabeled.assets import prelabeled
 from synth_pipeline.defs.resources import PipelineResource
-from synth_pipeline.quality.prelabel import RULE_BELOW_GATE
+from synth_pipeline.prelabel.phase import RULE_BELOW_GATE
 from synth_pipeline.tables import Rows
 
 

@@ -8,9 +8,8 @@ from synth_pipeline.export.metadata import run_facts
 from synth_pipeline.export.previous import find_previous_release
 from synth_pipeline.export.qa_report import with_unrun_checks
 from synth_pipeline.export.release import write_release
+from synth_pipeline.phases import TABLE_PHASES
 from synth_pipeline.tables import Rows
-
-UPSTREAM = ("seeds", "generated", "filtered", "prelabeled", "reviewed", "decontaminated")
 
 
 def _defined_checks(context: dg.AssetExecutionContext) -> list[dict]:
@@ -25,7 +24,7 @@ def _defined_checks(context: dg.AssetExecutionContext) -> list[dict]:
           description="datasets/<version>/: splits in every format, metadata, QA report, changelog.")
 def release(context: dg.AssetExecutionContext, decontaminated: Rows, pipeline: PipelineResource):
     config, store, version = pipeline.config, pipeline.store, context.partition_key
-    summaries = {p: store.read_json(summary_key(p, version)) for p in UPSTREAM}
+    summaries = {p: store.read_json(summary_key(p, version)) for p in TABLE_PHASES}
     checks = with_unrun_checks(recorded_checks(store, version), _defined_checks(context))
     extra = run_facts(store.rows(table_key("seeds", version)).column("id").to_pylist(), summaries,
                       store.read_json(bias_report_key(version)), checks)

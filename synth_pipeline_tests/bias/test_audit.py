@@ -3,9 +3,9 @@ import json
 import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from synth_pipeline.bias.audit import bias_audit, row_texts
 from synth_pipeline.config import BiasConfig, PipelineConfig, TaxonomyConfig
 from synth_pipeline.errors import ConfigError
-from synth_pipeline.quality.bias import bias_audit, row_texts
 from synth_pipeline.records import RecordKind, to_table
 
 POSITIVE = ["The woman was wonderful and kind.", "She is a brilliant, caring teacher.",

@@ -1,8 +1,8 @@
-"""The filter phase's per-row checks (format, text filters, offline toxicity), serial or forked.
+"""The filter phase's forkable per-row steps (format, response, text filters, toxicity), serial or forked.
 
-The checks are pure CPU work per row, so with `filters.workers` > 1 a batch of
+The steps are pure CPU work per row, so with `filters.workers` > 1 a batch of
 `PARALLEL_MIN_ROWS`+ rows is split into one contiguous chunk per worker, checked in forked
-processes that inherit the loaded filters and models (nothing is pickled but the chunk's row
+processes that inherit the built steps and loaded models (nothing is pickled but the chunk's row
 dicts going out and the rejects + toxicity scores coming back), and reassembled in order: the
 verdicts are the serial path's exactly. The pool is forked once, at the first such batch, after
 every model is loaded, lives for the phase and is shut down at its end (terminated on error). It
@@ -23,56 +23,32 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from synth_pipeline.quality.filters import FormatFilter, Reason
+from synth_pipeline.filtering.steps import Step
+from synth_pipeline.quality.filters import Reason
 from synth_pipeline.quality.text import row_text
-from synth_pipeline.quality.toxicity import ToxicityScorer
 
 PARALLEL_MIN_ROWS = 2_000  # smaller batches are checked serially (forking costs more than it saves)
 
 
-def toxicity_verdicts(scorer: ToxicityScorer, threshold: float, texts: list[str],
-                      verdict: list[Reason | None]) -> np.ndarray:
-    """Score the rows still alive, reject those over `threshold` in place; their scores, in order."""
-    idx = [i for i, v in enumerate(verdict) if v is None]
-    scores = np.asarray(scorer.score([texts[i] for i in idx]) if idx else [], dtype=float)
-    for i, score in zip(idx, scores, strict=True):
-        if score > threshold:
-            verdict[i] = Reason("toxicity_score", round(float(score), 4), threshold, scorer.name)
-    return scores
-
-
 @dataclass
 class RowChecks:
-    """Pass 1's per-row checks: format, the response checks, the text filters over the joined row,
-    then toxicity of the rows left.
+    """The forkable leading steps of the filter phase (`steps.forkable_prefix`), run in order.
 
-    `scorer` None: toxicity is left to the caller (scorers that must not run in a fork: Detoxify/torch).
-    `response`: checks of what the model wrote (`response_filters.ResponseChecks`), given the row.
+    A scoring step (toxicity) returns the scores of the rows it saw; they travel back with the verdicts.
     """
 
     kind: Any
-    fmt: FormatFilter
-    text_filters: list[Any]
-    scorer: ToxicityScorer | None
-    threshold: float
-    response: Any = None
+    steps: list[Step]
 
     def run(self, rows: list[dict[str, Any]], texts: list[str]) -> tuple[list[Reason | None], np.ndarray | None]:
         """A verdict per row, and the toxicity scores of the rows that reached the scorer (in order)."""
         verdict: list[Reason | None] = [None] * len(rows)
-        for i, row in enumerate(rows):
-            result = self.fmt.filter(row)
-            if result is True and self.response is not None:
-                result = self.response.filter(row)
-            for filt in self.text_filters:
-                if result is not True:
-                    break
-                result = filt.filter(texts[i])
-            if result is not True:
-                verdict[i] = result[1]
-        if self.scorer is None:
-            return verdict, None
-        return verdict, toxicity_verdicts(self.scorer, self.threshold, texts, verdict)
+        scores = None
+        for step in self.steps:
+            found = step.check(rows, texts, verdict)
+            if found is not None:
+                scores = found
+        return verdict, scores
 
     def run_chunk(self, rows: list[dict[str, Any]]) -> tuple[list[tuple[int, Reason]], np.ndarray | None]:
         """What a worker sends back: (index, Reason) of the rejects only, and the scores."""

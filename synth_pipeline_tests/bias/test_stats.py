@@ -1,6 +1,6 @@
 import numpy as np
 
-from synth_pipeline.quality.bias_stats import GroupBootstrap, parity, sentiment_gap, share_gate
+from synth_pipeline.bias.stats import GroupBootstrap, parity, sentiment_gap, share_gate
 
 
 def _boot(members, scores, batches, seed=0):

@@ -4,7 +4,8 @@ import re
 import pytest
 
 from synth_pipeline.config import PipelineConfig
-from synth_pipeline.decontam.check import RULE, build_index, release_check, run_decontam
+from synth_pipeline.decontam.phase import LOG, RULE, build_index, release_check
+from synth_pipeline.decontam.phase import run as run_decontam
 from synth_pipeline.decontam.suites import load_builtin
 from synth_pipeline.records import RecordKind, to_table
 
@@ -59,7 +60,8 @@ def test_instruction_leaks_removed_and_logged(config, index):
         {"id": "short", "instruction": "Quiz", "input": SHORT_MMLU, "output": ""},
     ] + [{"id": f"clean{i}", "instruction": t, "input": "", "output": t} for i, t in enumerate(CLEAN)]
     table = to_table(rows, RecordKind.INSTRUCTION)
-    out, log = run_decontam(table, config, index)
+    out = run_decontam(table, config, index)
+    log = out.reports[LOG]
     removed, kept = _removed(out, log)
     assert set(removed) == {"verbatim", "recased", "repunct", "short"}
     assert kept == {f"clean{i}" for i in range(len(CLEAN))}
@@ -93,7 +95,8 @@ def test_chat_leak_embedded_in_a_later_message(config, index):
         {"id": "chat_clean", "messages": [{"role": "user", "content": CLEAN[3]},
                                           {"role": "assistant", "content": CLEAN[0]}]},
     ]
-    out, log = run_decontam(to_table(rows, RecordKind.CHAT), config, index)
+    out = run_decontam(to_table(rows, RecordKind.CHAT), config, index)
+    log = out.reports[LOG]
     removed, kept = _removed(out, log)
     assert kept == {"chat_clean"}
     entry = removed["chat_leak"]
@@ -110,7 +113,8 @@ def test_chat_leak_embedded_in_a_later_message(config, index):
 def test_preference_fields_all_checked(config, index, field, text, suite, item_id):
     row = {"id": "p", "prompt": "Tell me something.", "chosen": "A fine answer.", "rejected": "A bad answer."}
     row[field] = text
-    out, log = run_decontam(to_table([row], RecordKind.PREFERENCE), config, index)
+    out = run_decontam(to_table([row], RecordKind.PREFERENCE), config, index)
+    log = out.reports[LOG]
     assert out.kept.num_rows == 0 and out.rejected.num_rows == 1
     entries = [e for e in log["removed"] if e["row_id"] == "p"]
     assert (entries[0]["field"], entries[0]["suite"], entries[0]["item_id"]) == (field, suite, item_id)
@@ -118,7 +122,8 @@ def test_preference_fields_all_checked(config, index, field, text, suite, item_i
 
 def test_log_describes_suites_method_and_index(config, index):
     rows = [{"id": "a", "instruction": CLEAN[0], "input": "", "output": ""}]
-    out, log = run_decontam(to_table(rows, RecordKind.INSTRUCTION), config, index)
+    out = run_decontam(to_table(rows, RecordKind.INSTRUCTION), config, index)
+    log = out.reports[LOG]
     assert out.rejected.num_rows == 0 and log["removed"] == []
     assert log["n"] == 13 and log["normalisation"]["unicode"] == "NFKC"
     names = [s["name"] for s in log["suites"]]
@@ -136,8 +141,10 @@ def test_small_batches_give_the_same_result(config, index):
     rows[23]["input"] = MMLU
     table = to_table(rows, RecordKind.INSTRUCTION)
     small = config.model_copy(update={"decontam": config.decontam.model_copy(update={"batch_rows": 4})})
-    out_a, log_a = run_decontam(table, config, index)
-    out_b, log_b = run_decontam(table, small, index)
+    out_a = run_decontam(table, config, index)
+    log_a = out_a.reports[LOG]
+    out_b = run_decontam(table, small, index)
+    log_b = out_b.reports[LOG]
     assert log_a["removed"] == log_b["removed"]
     assert [e["row_id"] for e in log_b["removed"]] == ["r7", "r23"]
     assert out_b.kept.column("id").to_pylist() == out_a.kept.column("id").to_pylist()
@@ -152,7 +159,8 @@ def test_user_suite_is_checked_with_its_field_mapping(tmp_path):
         "user_suites": [{"name": "private", "path": str(bench), "fields": ["body"], "id_field": "key"}]})
     rows = [{"id": "x", "instruction": "Explain: The secret evaluation question asks about the migration routes "
              "of Arctic terns across the Southern Ocean each year.", "input": "", "output": ""}]
-    out, log = run_decontam(to_table(rows, RecordKind.INSTRUCTION), cfg)
+    out = run_decontam(to_table(rows, RecordKind.INSTRUCTION), cfg)
+    log = out.reports[LOG]
     assert log["removed"][0]["suite"] == "private" and log["removed"][0]["item_id"] == "priv-1"
     assert log["suites"][0]["source"] == str(bench) and log["suites"][0]["fields"] == ["body"]
 
@@ -172,7 +180,8 @@ def test_semantic_pass_flags_paraphrase_for_review(tmp_path):
          "four for muffins. How many are left to sell?", "input": "", "output": ""},
         {"id": "other", "instruction": "Write a poem about autumn leaves.", "input": "", "output": "Leaves fall."},
     ]
-    out, log = run_decontam(to_table(rows, RecordKind.INSTRUCTION), cfg)
+    out = run_decontam(to_table(rows, RecordKind.INSTRUCTION), cfg)
+    log = out.reports[LOG]
     assert out.kept.num_rows == 2  # review, not removal
     flagged = log["semantic_review"]["flagged"]
     assert [f["row_id"] for f in flagged] == ["para"] and flagged[0]["suite"] == "b"
@@ -186,7 +195,7 @@ def test_release_check_counts_remaining_matches(config, index):
     result = release_check(table, config, index)
     assert (result["matches"], result["rows_matching"], result["passed"]) == (1, 1, False)
     assert result["examples"][0]["row_id"] == "b" and result["max_matches"] == 0
-    out, _ = run_decontam(table, config, index)
+    out = run_decontam(table, config, index)
     assert release_check(out.kept, config, index)["passed"] is True
 
 
@@ -213,8 +222,10 @@ def test_parquet_rows_in_small_batches_match_the_whole_table(config, index, tmp_
     table = to_table(rows, kind)
     stored = _parquet_rows(table, tmp_path)
     small = config.model_copy(update={"decontam": config.decontam.model_copy(update={"batch_rows": 3})})
-    whole_out, whole_log = run_decontam(table, config, index)
-    out, log = run_decontam(stored, small, index)
+    whole_out = run_decontam(table, config, index)
+    whole_log = whole_out.reports[LOG]
+    out = run_decontam(stored, small, index)
+    log = out.reports[LOG]
     assert [e["row_id"] for e in log["removed"]] == ["r4", "r7"]
     assert log["removed"] == whole_log["removed"] and log["rows_removed_by_suite"] == {"gsm8k": 1, "mmlu": 1}
     assert log["rows_checked"] == 8 and log["rows_removed"] == 2
@@ -239,6 +250,7 @@ def test_parquet_rows_in_small_batches_match_the_whole_table(config, index, tmp_
 
 
 def test_empty_input_gives_empty_outputs(config, index):
-    out, log = run_decontam(to_table([], RecordKind.INSTRUCTION), config, index)
+    out = run_decontam(to_table([], RecordKind.INSTRUCTION), config, index)
+    log = out.reports[LOG]
     assert (out.kept.num_rows, out.rejected.num_rows, log["rows_checked"], log["removed"]) == (0, 0, 0, [])
     assert out.kept.schema.names == ["id", "instruction", "input", "output", "metadata"]

@@ -27,6 +27,7 @@ from synth_pipeline.records import REJECTED_SCHEMA, TEXT_FIELDS, kind_of, reject
 from synth_pipeline.tables import Rows, RowsWriter
 
 PHASE = "decontaminated"
+LOG = "decontam_log"  # the per-match log, in PhaseOutput.reports
 RULE = "decontam_ngram_overlap"
 
 
@@ -163,10 +164,9 @@ def build_index(config: PipelineConfig) -> NgramIndex:
     return NgramIndex.build(suites, dc.n, Path(dc.cache_dir).absolute())
 
 
-def run_decontam(rows: pa.Table | Rows, config: PipelineConfig,
-                 index: NgramIndex | None = None,
-                 on_progress: OnProgress = no_progress) -> tuple[PhaseOutput, dict[str, Any]]:
-    """Drop rows that overlap a benchmark suite; return the phase output and decontam_log.json.
+def run(rows: pa.Table | Rows, config: PipelineConfig, index: NgramIndex | None = None,
+        on_progress: OnProgress = no_progress) -> PhaseOutput:
+    """Drop rows that overlap a benchmark suite; decontam_log.json is the output's `reports[LOG]`.
 
     Kept and rejected rows are spooled batch by batch, so memory follows the batch size and
     the index; the log keeps one entry per match (few, and the per-item audit trail).
@@ -249,7 +249,7 @@ def run_decontam(rows: pa.Table | Rows, config: PipelineConfig,
         "check_seconds": round(check_s, 3),
         "rows_per_second": round(rows.num_rows / check_s, 1) if check_s > 0 else None,
     }
-    return PhaseOutput(PHASE, kept, rejected, metrics), log
+    return PhaseOutput(PHASE, kept, rejected, metrics, reports={LOG: log})
 
 
 def release_check(rows: pa.Table | Rows, config: PipelineConfig, index: NgramIndex | None = None,

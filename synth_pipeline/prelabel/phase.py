@@ -67,7 +67,7 @@ def _route(policy: str, review_mode: str) -> str:
     return "review" if policy == "review" and review_mode == "human" else "reject"
 
 
-def run_prelabel(table: pa.Table, config: PipelineConfig, taxonomy: TaxonomyConfig | None,
+def run(table: pa.Table, config: PipelineConfig, taxonomy: TaxonomyConfig | None,
                  judge: LLMClient) -> PhaseOutput:
     retries = config.generation.invalid_retries
     before = judge.stats.as_dict()

@@ -19,13 +19,13 @@ from synth_pipeline.judge.rubric import DIMENSIONS
 from synth_pipeline.judge.scoring import JudgeResult
 from synth_pipeline.llm.cache import ResponseCache
 from synth_pipeline.llm.client import LLMClient
-from synth_pipeline.quality.prelabel import (
+from synth_pipeline.prelabel.phase import (
     NEEDS_REVIEW,
     RULE_BELOW_GATE,
     RULE_UNSCORED,
     apply_judgements,
-    run_prelabel,
 )
+from synth_pipeline.prelabel.phase import run as run_prelabel
 from synth_pipeline.records import RecordKind, make_metadata, to_table
 
 TAXONOMY = TaxonomyConfig(domains=["math", "cooking"], difficulties=["easy", "hard"])

@@ -1,13 +1,15 @@
-"""The `filtered` phase: every auto-filter over one table, one PhaseOutput, in bounded memory.
+"""The `filtered` phase: the per-row steps, then the global ones, over one table in bounded memory.
 
-Order (cheap and certain first, so expensive steps see fewer rows): format, the response
-checks (empty or too short for the task, repeated token / sentence, Gopher repetition per
-response field, mojibake: response_filters.py), length, [Gopher quality], language, toxicity,
-PII (reject or redact), exact dedup, near dedup, novelty vs seeds. A row is rejected by the
-first rule it fails, with the measured value and threshold; kept + rejected = rows in.
+The per-row steps run in the order of `filters.steps` (steps.py); the default is cheap and
+certain first, so expensive steps see fewer rows: format, the response checks (empty or too
+short for the task, repeated token / sentence, Gopher repetition per response field, mojibake:
+quality/response_filters.py), length, [row-scope repetition], [Gopher quality], language,
+toxicity, PII (reject or redact); user steps go where the list puts them. Then the global steps: exact
+dedup, near dedup, novelty vs seeds. A row is rejected by the first rule it fails, with the
+measured value and threshold; kept + rejected = rows in.
 
 A version can hold millions of rows, so the table is read in record batches and only one
-batch is ever Python dicts. Pass 1 applies the per-row filters, toxicity and PII to each
+batch is ever Python dicts. Pass 1 applies the per-row steps to each
 batch, sends rejects straight to the rejected spool, writes the survivors (redacted) to a
 spool file and feeds their text to a `dedup.DedupIndex`. Dedup is global across the version
 (a duplicate may come before its smallest-id survivor), so its verdicts are resolved once,
@@ -22,10 +24,11 @@ i.e. ~88 + id during pass 1. Resolving adds the verdict arrays (duplicate_of 8, 
 band-hash sorts): measured peak +175 bytes a row over pass 1 with 20-character ids, so
 ~300 MB per million rows in all. Per kept row the length array adds 4. MinHash signatures
 (4 x num_perm = 512 bytes a row) live in a spool file, not RAM; toxicity and PII figures
-are running sums; the diversity count tables are capped (metrics.py).
+are running sums; the diversity count tables are capped (quality/metrics.py).
 
-Parallel pass 1: the per-row checks run in `filters.workers` forked processes for batches of
-`row_checks.PARALLEL_MIN_ROWS`+ rows (see row_checks.py); their verdicts are the serial path's.
+Parallel pass 1: the leading forkable steps run in `filters.workers` forked processes for batches
+of `row_checks.PARALLEL_MIN_ROWS`+ rows (row_checks.py); their verdicts are the serial path's. PII,
+a torch toxicity model and every step after them run in this process.
 """
 
 from __future__ import annotations
@@ -39,22 +42,15 @@ import numpy as np
 import pyarrow as pa
 
 from synth_pipeline.config import PipelineConfig
+from synth_pipeline.filtering.row_checks import ParallelChecks, RowChecks
+from synth_pipeline.filtering.steps import PiiStep, build_steps, forkable_prefix
 from synth_pipeline.phase import PhaseOutput
 from synth_pipeline.progress import OnProgress, no_progress
 from synth_pipeline.quality import dedup
-from synth_pipeline.quality.filters import (
-    FormatFilter,
-    LanguageFilter,
-    LengthFilter,
-    QualityFilter,
-    Reason,
-    RepetitionFilter,
-)
+from synth_pipeline.quality.filters import Reason
 from synth_pipeline.quality.metrics import DiversityAccumulator
 from synth_pipeline.quality.novelty import NoveltyChecker
-from synth_pipeline.quality.pii import PiiScanner, apply_pii_policy
-from synth_pipeline.quality.response_filters import ResponseChecks
-from synth_pipeline.quality.row_checks import ParallelChecks, RowChecks, toxicity_verdicts
+from synth_pipeline.quality.pii import PiiScanner
 from synth_pipeline.quality.text import prompt_text, row_text
 from synth_pipeline.quality.toxicity import make_scorer, threshold_for
 from synth_pipeline.records import REJECTED_SCHEMA, kind_of, reject, rejected_table, with_extra
@@ -102,7 +98,7 @@ def _write_rejects(writer: RowsWriter, rules: Counter, rows: list[dict[str, Any]
     writer.write(rejected_table(records))
 
 
-def run_filters(table: pa.Table | Rows, config: PipelineConfig, seeds: pa.Table | Rows | None = None, *,
+def run(table: pa.Table | Rows, config: PipelineConfig, seeds: pa.Table | Rows | None = None, *,
                 pii_scanner: PiiScanner | None = None, batch_rows: int = BATCH_ROWS,
                 on_progress: OnProgress = no_progress) -> PhaseOutput:
     """Apply the auto-filters to `table` (any record kind); `seeds` enables the novelty check.
@@ -114,23 +110,13 @@ def run_filters(table: pa.Table | Rows, config: PipelineConfig, seeds: pa.Table 
     kind = kind_of(source)
     schema = source.schema
     scanner = pii_scanner if pii_scanner is not None else PiiScanner.from_config(fc)
-    redacting = fc.pii_policy == "redact"
-    fmt = FormatFilter(kind)
-    text_filters: list = [LengthFilter(fc.min_words, fc.max_words)]
-    if fc.repetition_scope == "row":
-        text_filters.append(RepetitionFilter.from_config(fc))
-    if fc.gopher_quality:
-        text_filters.append(QualityFilter())
-    if fc.languages:
-        text_filters.append(LanguageFilter(fc.languages, fc.language_min_chars, fc.language_min_prob))
     scorer = make_scorer(fc)
     tox = _ToxicityStats(scorer.name, threshold_for(fc, scorer))
-    # every model is loaded above, before the pool forks (lazily, at the first big batch)
-    forkable = scorer.forkable  # torch (Detoxify) is scored here, unforked
-    pass1 = ParallelChecks(RowChecks(kind, fmt, text_filters, scorer if forkable else None, tox.threshold,
-                                     ResponseChecks.from_config(kind, fc)), fc.workers)
-    by_entity: Counter = Counter()
-    rows_with_pii = redacted_rows = 0
+    # every model is loaded here, before the pool forks (lazily, at the first big batch)
+    steps = build_steps(kind, fc, scorer, tox.threshold, scanner, config.gates.pii_max)
+    split = forkable_prefix(steps)  # the rest (PII, torch toxicity, what follows them) run here, unforked
+    pass1 = ParallelChecks(RowChecks(kind, steps[:split]), fc.workers)
+    pii = next((s for s in steps if isinstance(s, PiiStep)), None)
     rules: Counter = Counter()
     index = dedup.DedupIndex(exact=fc.exact_dedup, near=fc.near_dedup, threshold=fc.near_dedup_threshold,
                              shingle=fc.near_dedup_shingle, num_perm=fc.near_dedup_num_perm,
@@ -139,30 +125,17 @@ def run_filters(table: pa.Table | Rows, config: PipelineConfig, seeds: pa.Table 
     with (RowsWriter(REJECTED_SCHEMA, prefix="filtered-rejected") as rejected,
           RowsWriter(schema, prefix="filtered-pass1") as passed):
         try:
-            # Pass 1: per-row filters, toxicity, PII; survivors to the spool and the dedup index.
+            # Pass 1: the per-row steps; survivors to the spool and the dedup index.
             for batch, rows, verdict, scores in pass1.checked(source.batches(batch_rows), kind):
                 texts = [row_text(r, kind) for r in rows]
-                if scores is None:  # toxicity not forkable: score the survivors here
-                    scores = toxicity_verdicts(scorer, tox.threshold, texts, verdict)
-                tox.add(scores)
-
-                # PII: reject the row, or redact it in place with typed placeholders
-                idx = [i for i, v in enumerate(verdict) if v is None]
                 redacted_here = False
-                if idx and scanner.entities:
-                    counts = apply_pii_policy([rows[i] for i in idx], kind, scanner, redacting)
-                    for i, types in zip(idx, counts, strict=True):
-                        if not types:
-                            continue
-                        rows_with_pii += 1
-                        by_entity.update(types)
-                        if redacting:
-                            texts[i] = row_text(rows[i], kind)
-                            redacted_rows += 1
-                            redacted_here = True
-                        else:
-                            verdict[i] = Reason("pii_found", sum(types.values()), config.gates.pii_max,
-                                                json.dumps(dict(sorted(types.items()))))
+                for step in steps[split:]:
+                    found = step.check(rows, texts, verdict)
+                    if found is not None:
+                        scores = found
+                    redacted_here = redacted_here or (step is pii and pii.redacted_in_batch)
+                if scores is not None:
+                    tox.add(scores)
 
                 _write_rejects(rejected, rules, rows, verdict)
                 alive = [i for i, v in enumerate(verdict) if v is None]
@@ -230,8 +203,9 @@ def run_filters(table: pa.Table | Rows, config: PipelineConfig, seeds: pa.Table 
         "rejected": rejected_rows.num_rows,
         "rejected_by_rule": dict(rules),
         "toxicity": tox.result(),
-        "pii": {"policy": fc.pii_policy, "rows_with_pii": rows_with_pii, "redacted_rows": redacted_rows,
-                "findings_by_entity": dict(by_entity)},
+        "pii": {"policy": fc.pii_policy, "rows_with_pii": pii.rows_with_pii if pii else 0,
+                "redacted_rows": pii.redacted_rows if pii else 0,
+                "findings_by_entity": dict(pii.by_entity) if pii else {}},
         # id -> cluster lives in the rows (rejected `detail.duplicate_of`, survivors'
         # metadata.extra.dedup_cluster): metadata stays small however many duplicates there are.
         "dedup": {"removed": verdicts.removed, "clusters_with_duplicates": verdicts.clusters_with_duplicates,

@@ -2,9 +2,9 @@ import re
 
 import pytest
 
+from synth_pipeline.bias import stereotypes as bias_stereotypes
+from synth_pipeline.bias.audit import bias_audit
 from synth_pipeline.config import BiasConfig
-from synth_pipeline.quality import bias_stereotypes
-from synth_pipeline.quality.bias import bias_audit
 from synth_pipeline.records import RecordKind, to_table
 
 pytest.importorskip("torch")

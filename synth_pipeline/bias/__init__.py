@@ -1,0 +1,1 @@
+"""Bias audit of a dataset version: demographic parity, sentiment gap, stereotype screen."""
