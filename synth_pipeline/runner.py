@@ -103,8 +103,10 @@ def _describe(evaluation) -> str:
         return getattr(item, "value", item)
 
     blocking = " (blocking)" if getattr(evaluation, "blocking", False) else ""
-    return (f"{evaluation.asset_key.to_user_string()}.{evaluation.check_name}{blocking}: observed "
-            f"{value('observed')}, threshold {value('threshold')}")
+    name = f"{evaluation.asset_key.to_user_string()}.{evaluation.check_name}{blocking}"
+    if value("status") == "not_evaluated":  # nothing to measure: never a pass, and no value to show
+        return f"{name}: not evaluated ({value('note')})"
+    return f"{name}: observed {value('observed')}, threshold {value('threshold')}"
 
 
 def _raise_step_error(run: dg.ExecuteInProcessResult) -> None:

@@ -88,18 +88,21 @@ def test_import_file_with_no_usable_row_fails_in_one_line_after_the_table(tmp_pa
 
 
 @pytest.mark.slow
-def test_a_run_that_ends_with_nothing_to_release_prints_where_rows_went_then_the_error(tmp_path):
+def test_a_run_stopped_by_a_gate_prints_where_rows_went_then_the_gates(tmp_path):
+    # every row is filtered out: the blocking gates of `filtered` have nothing to measure, so they fail
     rows = "".join(json.dumps({"id": f"r{i}", "instruction": f"Add {i} and {i}.", "output": f"{2 * i}"}) + "\n"
                    for i in range(3))
     _import_project(tmp_path, rows, filters={"min_words": 500}, decontam={"suites": []})
     done = _cli("run", "--config", "pipeline.yaml", "--version", "v1", cwd=tmp_path)
-    errors = _assert_quiet_failure(done)
-    assert errors == ["error: no rows to release: the kept table is empty (--debug for the traceback)"]
+    _assert_quiet_failure(done)
     table = done.stdout[done.stdout.index("dataset version v1"):]
     rows_by_phase = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]]
                      for line in table.splitlines() if line.startswith("│") and line.split("│")[1].strip()}
     # status, implemented, in, kept, rejected, top rules
     assert rows_by_phase["generated"][:5] == ["done", "yes", "3", "3", "0"]
-    assert rows_by_phase["filtered"][2:5] == ["3", "0", "3"]
+    assert rows_by_phase["filtered"][:5] == ["gate failed", "yes", "3", "0", "3"]
     assert rows_by_phase["filtered"][5].startswith("length_")
-    assert rows_by_phase["release"][0] == "failed"
+    assert [rows_by_phase[p][0] for p in ("prelabeled", "reviewed", "decontaminated", "release")] == ["not run"] * 4
+    after = table[table.index("└"):]  # the gates come after the table
+    assert "gate failed: filtered.filtered_format (blocking): not evaluated (no rows carry a format value" in after
+    assert "gate failed: filtered.filtered_pii (blocking): not evaluated" in after

@@ -101,7 +101,7 @@ def test_import_mode_runs_without_a_model_and_rerelease_fails(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_failed_run_keeps_its_table_its_progress_and_dagster_event_log(tmp_path):
+def test_a_run_stopped_by_a_gate_keeps_its_table_its_progress_and_dagster_event_log(tmp_path):
     rows = tmp_path / "rows.jsonl"
     rows.write_text("".join(json.dumps({"id": f"r{i}", "instruction": f"Add {i} and {i}.", "output": f"{2 * i}"})
                             + "\n" for i in range(3)))
@@ -110,18 +110,16 @@ def test_a_failed_run_keeps_its_table_its_progress_and_dagster_event_log(tmp_pat
                              seeds={"paths": ["seeds/self_instruct_seed_tasks.jsonl"], "pii_policy": "off"})
     instance = dg.DagsterInstance.ephemeral()
     updates = []
-    from synth_pipeline.errors import ReleaseError
-
-    with pytest.raises(ReleaseError, match="no rows to release") as info:
-        run_version(config, "v1", out_dir=tmp_path / "out", instance=instance, on_progress=updates.append)
-    partial = info.value.run_result
-    assert partial.status == {**dict.fromkeys(PHASES[:-1], "done"), "release": "failed"}
-    assert [s["phase"] for s in partial.summaries] == list(PHASES[:-1])
-    # one start and one end per phase, and the phases' own counts in between
+    # every row is filtered out: the blocking gates of `filtered` have nothing to measure and fail
+    partial = run_version(config, "v1", out_dir=tmp_path / "out", instance=instance, on_progress=updates.append)
+    assert not partial.success
+    assert partial.status == {"seeds": "done", "generated": "done", "filtered": "gate failed",
+                              **dict.fromkeys(PHASES[3:], "not run")}
+    assert [s["phase"] for s in partial.summaries] == list(PHASES[:3])
+    assert any(f.startswith("filtered.filtered_format (blocking): not evaluated") for f in partial.failed_checks)
+    # one start and one end per phase that ran, and the phases' own counts in between
     ends = [(u.phase, u.done, u.status) for u in updates if u.finished]
-    assert ends == [("seeds", 175, "done"), ("generated", 3, "done"), ("filtered", 3, "done"),
-                    ("prelabeled", 0, "done"), ("reviewed", 0, "done"), ("decontaminated", 0, "done"),
-                    ("release", 0, "failed")]
+    assert ends == [("seeds", 175, "done"), ("generated", 3, "done"), ("filtered", 3, "gate failed")]
     assert ("filtered", 3, 3) in [(u.phase, u.done, u.total) for u in updates if not u.finished]
     # the quiet console hides nothing from the instance: progress lines and the failure are stored
     logs = [e for run in instance.get_runs() for e in instance.all_logs(run.run_id)]
