@@ -3,7 +3,8 @@
 Same rows and the same seeded, stratified 90/10 split as train_toxicity.py: the head is fitted on
 the 90 % (MiniLM embeddings, logistic regression, deterministic lbfgs), and its threshold is chosen
 on the 10 % that neither stage trained on, by running the whole cascade there: the `linear` default
-flags, the head confirms. The threshold maximises the cascade's balanced accuracy on that split.
+flags, the head confirms (by the row's worst sentence, as the scorer does). The threshold maximises
+the cascade's balanced accuracy on that split.
 Test sets (HateCheck, SBIC test, Jigsaw) are never read. Encoding the ~21k rows takes minutes on CPU.
 Usage: python benchmarks/quality/train_toxicity_head.py   (from the repository root)
 """
@@ -42,7 +43,7 @@ def train(emb: np.ndarray | None = None) -> EmbeddingHead:
     head = EmbeddingHead(clf.coef_.ravel(), float(clf.intercept_[0]), {})
     first = LinearToxicityScorer()
     flagged = first.score([texts[i] for i in cal_idx]) > first.default_threshold
-    second = head.proba(emb[cal_idx])
+    second = head.row_proba([texts[i] for i in cal_idx])  # as the scorer does: per sentence
     gold = labels[cal_idx].astype(bool)
 
     def rates(threshold: float) -> tuple[float, float, float]:

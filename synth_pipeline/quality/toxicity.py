@@ -69,8 +69,9 @@ class LinearToxicityScorer:
 class CascadeToxicityScorer:
     """`linear` first; the rows it flags are re-scored by the embedding head (`toxicity_model/head.py`),
     which confirms or clears them, so clean text costs what `linear` costs. A flagged row's score is
-    the head's probability mapped so that the head's threshold lands on `linear`'s: a row is over the
-    default threshold only when both stages flag it. Torch runs here, so not in forked workers."""
+    the head's probability for its worst sentence, mapped so that the head's threshold lands on
+    `linear`'s: a row is over the default threshold only when both stages flag it. Torch runs here,
+    so not in forked workers."""
 
     name = "linear+embedding"
     forkable = False
@@ -90,7 +91,7 @@ class CascadeToxicityScorer:
         first = self._first.score(texts)
         flagged = np.flatnonzero(first > self.default_threshold)
         if len(flagged):
-            second = self._head.predict_proba([texts[i] for i in flagged], batch_size=self.batch_size)
+            second = self._head.row_proba([texts[i] for i in flagged], batch_size=self.batch_size)
             first[flagged] = onto(second, self.head_threshold, self.default_threshold)
         return first
 

@@ -2,7 +2,7 @@
 
 An n-gram model cannot tell "my neighbour is gay" from hate about gay people: the group's name is
 the evidence. A sentence embedding carries what is said about the group, so this head re-scores
-the rows the n-gram stage flags and clears those it does not confirm. Trained by
+the rows the n-gram stage flags, sentence by sentence, and clears those it does not confirm. Trained by
 `benchmarks/quality/train_toxicity_head.py` on the n-gram model's training rows; `head.json` holds
 the weights, the training data's hash and the threshold chosen on a held-out training split.
 """
@@ -36,6 +36,13 @@ class EmbeddingHead:
         if not len(texts):
             return np.zeros(0)
         return self.proba(embeddings.encode(texts, batch_size=batch_size))
+
+    def row_proba(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """Per text, the highest probability among its sentences (each distinct sentence encoded once)."""
+        parts = [embeddings.sentences(text) or [text] for text in texts]
+        unique = sorted({s for ss in parts for s in ss})
+        proba = dict(zip(unique, self.predict_proba(unique, batch_size).tolist(), strict=True))
+        return np.array([max(proba[s] for s in ss) for ss in parts], dtype=float)
 
     def save(self, path: Path = HEAD) -> None:
         doc = {**self.meta, "coef": [round(float(c), 7) for c in self.coef], "intercept": round(self.intercept, 7)}
