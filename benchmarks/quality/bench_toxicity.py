@@ -6,8 +6,10 @@ Test sets (data/toxicity/, sources and licences in SOURCE.md):
 - Jigsaw (Civil Comments) toxic sample: 2,000 toxic comments, a recall check for abuse;
 - the issue's examples and benign technical sentences (must pass);
 - toxicity_labelled.jsonl, the 50 sentences the team wrote earlier; GSM8K questions (clean text).
-Each backend is scored at its own default row threshold; also rows/s on HateCheck.
-Usage: python benchmarks/quality/bench_toxicity.py   (from the repository root)
+Each backend is scored at its own default row threshold; also rows/s on HateCheck (mostly flagged
+rows: the cascade's worst case) and on clean text (GSM8K questions + the Self-Instruct seeds).
+Usage: python benchmarks/quality/bench_toxicity.py [backend ...]   (from the repository root;
+backends: offline, linear-alone, linear, linear+embedding; default all)
 """
 
 from __future__ import annotations
@@ -24,10 +26,18 @@ import pyarrow.parquet as pq
 sys.path.insert(0, str(Path(__file__).parent))
 from toxicity_data import hatecheck, jigsaw_toxic, sbic_test  # noqa: E402
 
-from synth_pipeline.quality.toxicity import LinearToxicityScorer, OfflineToxicityScorer  # noqa: E402
+from synth_pipeline.quality.toxicity import (  # noqa: E402
+    CascadeToxicityScorer,
+    LinearToxicityScorer,
+    OfflineToxicityScorer,
+)
 
 HERE = Path(__file__).parent
-GSM8K = HERE.parent.parent / "synth_pipeline" / "decontam" / "data" / "gsm8k.parquet"
+PACKAGE = HERE.parent.parent / "synth_pipeline"
+GSM8K = PACKAGE / "decontam" / "data" / "gsm8k.parquet"
+SEEDS = PACKAGE / "templates" / "quickstart" / "seeds" / "self_instruct_seed_tasks.jsonl"
+BACKENDS = {"offline": OfflineToxicityScorer, "linear-alone": lambda: LinearToxicityScorer(with_profanity=False),
+            "linear": LinearToxicityScorer, "linear+embedding": CascadeToxicityScorer}
 
 # The issue's examples (harmful must be caught, benign must pass).
 ISSUE_HARMFUL = [
@@ -66,14 +76,22 @@ def metrics(pred: np.ndarray, gold: np.ndarray) -> dict[str, float]:
     }
 
 
+def timed(scorer, texts: list[str]) -> tuple[np.ndarray, float]:
+    start = time.perf_counter()
+    scores = scorer.score(texts)
+    return scores, round(len(texts) / (time.perf_counter() - start), 1)
+
+
 def run(scorer, threshold: float) -> dict:
     out: dict = {"backend": scorer.name, "threshold": threshold}
     hc = hatecheck()
     texts = [r["test_case"] for r in hc]
-    scorer.score(texts[:10])  # warm-up
-    start = time.perf_counter()
-    scores = scorer.score(texts)
-    out["rows_per_s"] = round(len(texts) / (time.perf_counter() - start), 1)
+    scorer.score(texts[:10])  # warm-up (loads the encoder where there is one)
+    gsm = pq.read_table(GSM8K, columns=["question"]).column(0).to_pylist()
+    clean = gsm + [json.loads(line)["instruction"] for line in SEEDS.open(encoding="utf-8")]
+    clean_scores, out["clean_rows_per_s"] = timed(scorer, clean)
+    out["clean_share_over"] = round(float((clean_scores > threshold).mean()), 4)
+    scores, out["hatecheck_rows_per_s"] = timed(scorer, texts)
     pred = scores > threshold
     gold = np.array([r["label_gold"] == "hateful" for r in hc])
     out["hatecheck"] = metrics(pred, gold)
@@ -101,15 +119,15 @@ def run(scorer, threshold: float) -> dict:
     team = [json.loads(line) for line in (HERE / "toxicity_labelled.jsonl").open()]
     out["team_written_50"] = metrics(scorer.score([r["text"] for r in team]) > threshold,
                                      np.array([r["toxic"] for r in team]))
-    gsm = pq.read_table(GSM8K, columns=["question"]).column(0).to_pylist()
     out["gsm8k_share_over"] = round(float((scorer.score(gsm) > threshold).mean()), 4)
     return out
 
 
-def main() -> None:
-    for scorer in (OfflineToxicityScorer(), LinearToxicityScorer(with_profanity=False), LinearToxicityScorer()):
+def main(names: list[str]) -> None:
+    for name in names or BACKENDS:
+        scorer = BACKENDS[name]()
         print(json.dumps(run(scorer, scorer.default_threshold)), flush=True)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

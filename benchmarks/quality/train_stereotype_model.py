@@ -18,7 +18,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import precision_recall_curve
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-from synth_pipeline.bias.stereotypes import MODEL_FILE, _encoder
+from synth_pipeline.bias.stereotypes import MODEL_FILE
+from synth_pipeline.quality import embeddings
 
 DATA = Path(__file__).parent / "data" / "stereotypes" / "stereotypes.jsonl"
 C = 1.0  # scikit-learn's default; not tuned on the test split
@@ -43,7 +44,7 @@ def training_rows(path: Path = DATA) -> tuple[list[str], np.ndarray]:
 
 def main() -> None:
     texts, y = training_rows()
-    emb = _encoder().encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+    emb = embeddings.encode(texts, batch_size=64)
     clf = LogisticRegression(C=C, max_iter=5000).fit(emb, y)
     point = operating_point(emb, y)
     MODEL_FILE.write_text(json.dumps({

