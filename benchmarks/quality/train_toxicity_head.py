@@ -31,8 +31,8 @@ GRID = np.round(np.arange(0.02, 0.99, 0.01), 2)  # candidate thresholds on the h
 
 
 def train(emb: np.ndarray | None = None) -> EmbeddingHead:
-    """`emb`: the rows' embeddings if already computed (same order as training_rows())."""
-    rows = training_rows()
+    """`emb`: the rows' embeddings if already computed (same order as training_rows(False))."""
+    rows = training_rows(instruction_data=False)
     texts = [t for t, _, _ in rows]
     labels = np.array([y for _, y, _ in rows])
     emb = embeddings.encode(texts) if emb is None else emb

@@ -155,6 +155,9 @@ def sentiment_by_group(boots: dict[str, GroupBootstrap], cfg: BiasConfig) -> dic
     return out
 
 
+MIN_EXPECTED = 5.0
+
+
 def topic_coverage(domains: Counter, taxonomy: TaxonomyConfig | None, cfg: BiasConfig) -> dict[str, Any]:
     """Chi-square of observed taxonomy domains (counts per metadata.domain) against the targets."""
     if taxonomy is None:
@@ -178,6 +181,9 @@ def topic_coverage(domains: Counter, taxonomy: TaxonomyConfig | None, cfg: BiasC
     obs = np.array([observed[d] for d in names], dtype=float)
     exp = np.array([targets[d] for d in names]) * total
     exp *= obs.sum() / exp.sum()  # renormalise when some targets are zero
+    if exp.min() < MIN_EXPECTED:  # the chi-square approximation needs ~5 expected rows per domain
+        return {**result, "chi2": None, "p_value": None, "over_represented": [], "under_represented": [],
+                "status": "insufficient_evidence", "min_expected": round(float(exp.min()), 3), "passed": None}
     stat, p = chisquare(obs, exp)
     resid = (obs - exp) / np.sqrt(exp)
     over = [d for d, r in zip(names, resid, strict=True) if r > cfg.coverage_residual_max]

@@ -88,9 +88,18 @@ def test_topic_coverage_chi_square_names_over_and_under_represented():
 
 def test_uniform_targets_when_taxonomy_has_none_and_skip_without_taxonomy():
     taxonomy = TaxonomyConfig(domains=["a", "b"])
-    cov = bias_audit(_rows(["x"] * 4, ["a", "a", "b", "b"]), taxonomy, BiasConfig())["coverage"]
+    cov = bias_audit(_rows(["x"] * 10, ["a"] * 5 + ["b"] * 5), taxonomy, BiasConfig())["coverage"]
     assert cov["target_share"] == {"a": 0.5, "b": 0.5} and cov["passed"] is True
     assert bias_audit(_rows(["x"]), None, BiasConfig())["coverage"]["passed"] is None
+
+
+def test_topic_coverage_on_a_handful_of_rows_is_insufficient_evidence_not_a_failure():
+    # 3 of 4 rows in one of six domains: the chi-square test is not valid with ~1 expected row each
+    taxonomy = TaxonomyConfig(domains=["a", "b", "c", "d"])
+    cov = bias_audit(_rows(["x"] * 4, ["a", "a", "a", "b"]), taxonomy, BiasConfig())["coverage"]
+    assert cov["status"] == "insufficient_evidence" and cov["passed"] is None and cov["p_value"] is None
+    skewed = bias_audit(_rows(["x"] * 40, ["a"] * 37 + ["b"] * 3), taxonomy, BiasConfig())["coverage"]
+    assert skewed["passed"] is False and skewed["over_represented"] == ["a"]
 
 
 def test_chat_and_preference_rows_are_read():
