@@ -1,10 +1,11 @@
 """Precision and recall of the filter phase on instruction data: clean rows kept, planted defects caught.
 
-Usage: python benchmarks/quality/bench_precision.py [calibration|heldout|all] [--before]
+Usage: python benchmarks/quality/bench_precision.py [calibration|heldout|all] [--before] [--pii]
 
 Runs the whole default filter set of the `filtered` phase (`filtering.phase.run` with the default
 `FiltersConfig`) with PII off: PII is measured in bench_pii.py. Toxicity, language,
 length, dedup and every text rule are on. Novelty needs seeds, which an import has none of.
+`--pii` also runs the PII scanner with its defaults (reject policy).
 `--before` runs the earlier filter set instead: Gopher's web-text thresholds over the joined row,
 the language filter's top-1 rule, none of the response checks.
 
@@ -42,8 +43,8 @@ BEFORE = {
 }
 
 
-def _config(before: bool) -> PipelineConfig:
-    filters = FiltersConfig(pii_entities=[], workers=1, **(BEFORE if before else {}))
+def _config(before: bool, pii: bool = False) -> PipelineConfig:
+    filters = FiltersConfig(workers=1, **({} if pii else {"pii_entities": []}), **(BEFORE if before else {}))
     return PipelineConfig(seeds={"paths": ["seeds.jsonl"]}, filters=filters)
 
 
@@ -109,11 +110,13 @@ def _pct(k: int, n: int) -> str:
 def main() -> None:
     split = next((a for a in sys.argv[1:] if not a.startswith("--")), "heldout")
     before = "--before" in sys.argv
-    config = _config(before)
+    pii = "--pii" in sys.argv
+    config = _config(before, pii)
     clean = instruction_corpus.load(split)
     rejected = _run(clean, config)
 
-    print(f"## Clean rows ({split} split, {'earlier' if before else 'current'} defaults, PII off)\n")
+    state = f"{'earlier' if before else 'current'} defaults, PII {'on' if pii else 'off'}"
+    print(f"## Clean rows ({split} split, {state})\n")
     print("| family | rows | rejected | false-rejection rate |")
     print("|---|---|---|---|")
     fams = Counter(r["family"] for r in clean)
