@@ -26,3 +26,24 @@ def local_model() -> Iterator:
 
     with LocalModelServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator:
+    """A real PostgreSQL 15 server on 127.0.0.1 for the session; `pg_server.create_database(name)` gives a URL.
+
+    Its folder is made directly under the system temp dir: pytest's own temp root is private to
+    root, and the server runs as the `postgres` user when the suite runs as root.
+    """
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from synth_pipeline_tests.servers import postgres
+
+    data_dir = Path(tempfile.mkdtemp(prefix="synth-pg-"))
+    try:
+        with postgres(data_dir) as server:
+            yield server
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)

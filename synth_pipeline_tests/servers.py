@@ -80,3 +80,85 @@ def seaweed_s3(data_dir: Path) -> Iterator[S3Server]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+PG_BIN = Path(os.environ.get("SYNTH_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+@dataclass
+class PostgresServer:
+    host: str
+    port: int
+    user: str
+    data_dir: Path
+
+    def url(self, database: str = "postgres", driver: str = "postgresql+psycopg2") -> str:
+        return f"{driver}://{self.user}@{self.host}:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        """A fresh database (dropped first if it exists); returns its SQLAlchemy URL."""
+        import psycopg2
+
+        conn = psycopg2.connect(host=self.host, port=self.port, user=self.user, dbname="postgres")
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            cur.execute(f'CREATE DATABASE "{name}"')
+        conn.close()
+        return self.url(name)
+
+
+def _as_postgres_user(cmd: list[str]) -> list[str]:
+    """initdb and postgres refuse to run as root; CI runs as root, so drop to the `postgres` user."""
+    if os.geteuid() != 0:
+        return cmd
+    return ["runuser", "-u", "postgres", "--", *cmd]
+
+
+@contextmanager
+def postgres(data_dir: Path) -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL 15 cluster on 127.0.0.1 (trust auth, fsync off: test data only)."""
+    if not (PG_BIN / "postgres").exists():
+        raise RuntimeError(f"PostgreSQL binaries not found in {PG_BIN}: run scripts/install.sh "
+                           "(Debian package postgresql-15) or set SYNTH_PG_BIN")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    cluster, sockets = data_dir / "cluster", data_dir / "sock"
+    sockets.mkdir(exist_ok=True)
+    if os.geteuid() == 0:
+        shutil.chown(data_dir, "postgres")
+        shutil.chown(sockets, "postgres")
+    user = "postgres" if os.geteuid() == 0 else os.environ.get("USER", "postgres")
+    subprocess.run(_as_postgres_user([str(PG_BIN / "initdb"), "-D", str(cluster), "-U", user, "-A", "trust",
+                                      "-E", "UTF8", "--no-locale"]),
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = open(data_dir / "postgres.log", "wb")  # noqa: SIM115 - closed in finally
+    proc = subprocess.Popen(_as_postgres_user([
+        str(PG_BIN / "postgres"), "-D", str(cluster), "-h", "127.0.0.1", "-p", str(port), "-k", str(sockets),
+        "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+        "-c", "max_connections=200"]), stdout=log, stderr=subprocess.STDOUT)
+    server = PostgresServer("127.0.0.1", port, user, data_dir)
+    try:
+        import psycopg2
+
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"postgres exited: {(data_dir / 'postgres.log').read_text()[-2000:]}")
+            try:
+                psycopg2.connect(host=server.host, port=port, user=user, dbname="postgres").close()
+                break
+            except psycopg2.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        yield server
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
