@@ -22,6 +22,7 @@ from synth_pipeline.review.errors import ReviewError
 from synth_pipeline.review.models import DECISIONS, ROUTES, Item, VersionCounter
 
 LOOKUP_CHUNK = 500
+MAX_KEY = 200  # the width of review_items.version and .row_id
 
 
 class EnqueueError(ReviewError):
@@ -61,6 +62,8 @@ def _check_rows(rows: Sequence[EnqueueRow]) -> None:
         where = f"review queue row {i}"
         if not isinstance(row.record, dict) or not isinstance(row.record.get("id"), str) or not row.record["id"]:
             raise EnqueueError(f"{where}: field 'record.id' must be a non-empty string")
+        if len(row.record["id"]) > MAX_KEY:
+            raise EnqueueError(f"{where}: field 'record.id' is longer than {MAX_KEY} characters")
         if row.route not in ROUTES:
             raise EnqueueError(f"{where} (id {row.record['id']}): field 'route' is {row.route!r}, "
                                f"not one of {', '.join(ROUTES)}")
@@ -118,6 +121,8 @@ def enqueue(session: Session, version: str, rows: Sequence[EnqueueRow], *, overl
     the version are mixed in at seeded positions, `gold_share` of the batch's new rows, each
     needing `reviewers_per_item` responses.
     """
+    if not version or len(version) > MAX_KEY:
+        raise EnqueueError(f"version {version[:MAX_KEY]!r} must be 1-{MAX_KEY} characters")
     if not 0.0 <= overlap <= 1.0:
         raise EnqueueError(f"overlap {overlap} must be between 0 and 1")
     if reviewers_per_item < 1:

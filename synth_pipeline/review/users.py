@@ -17,6 +17,7 @@ from synth_pipeline.review.db import FRESH, transaction
 from synth_pipeline.review.errors import ReviewError
 from synth_pipeline.review.models import ROLES, ApiToken, User, as_utc, utcnow
 
+MAX_NAME = 200  # the width of review_users.name
 _hasher = PasswordHasher()
 # Verified against when the name is unknown, so a miss costs the same time as a wrong password.
 _DUMMY_HASH = _hasher.hash("not a password of anyone")
@@ -40,8 +41,8 @@ def _check_role(role: str) -> None:
 
 
 def create_user(session: Session, name: str, role: str, password: str, *, actor: str = "system") -> User:
-    if not name or not name.strip() or name != name.strip():
-        raise UserError(f"user name {name!r} must be non-empty without surrounding spaces")
+    if not name or not name.strip() or name != name.strip() or len(name) > MAX_NAME:
+        raise UserError(f"user name {name[:MAX_NAME]!r} must be 1-{MAX_NAME} characters without surrounding spaces")
     _check_role(role)
     if not password:
         raise UserError(f"user {name!r}: a password is required (there is no default)")
@@ -74,12 +75,14 @@ def authenticate(session: Session, name: str, password: str, *, max_failures: in
     even the right password is refused. Every attempt is audited.
     """
     with transaction(session):
+        name = name[:MAX_NAME + 1]  # longer names exist nowhere; what is audited stays within the columns
         user = session.execute(sa.select(User).where(User.name == name).with_for_update(),
                                execution_options=FRESH).scalar_one_or_none()
         now = utcnow()
         if user is None:
             _verify(_DUMMY_HASH, password)
-            audit.append(session, name or "?", "login.failed", f"user:{name}", after={"why": "unknown user"})
+            audit.append(session, name[:MAX_NAME] or "?", "login.failed", f"user:{name[:MAX_NAME]}",
+                         after={"why": "unknown user"})
             return None
         if not user.active:
             audit.append(session, name, "login.failed", f"user:{name}", after={"why": "inactive"})

@@ -109,6 +109,7 @@ def test_record_kinds() -> None:
     (EnqueueRow({"instruction": "x"}, "human"), "row 1: field 'record.id'"),
     (EnqueueRow(instruction(9), "later"), "row 1 \\(id row-9\\): field 'route'"),
     (EnqueueRow({"id": "q", "text": "x"}, "human"), "row 1 \\(id q\\): field 'record'"),
+    (EnqueueRow(instruction("z" * 300), "human"), "row 1: field 'record.id' is longer"),
 ])
 def test_bad_rows_are_named(store, bad, message) -> None:
     with store.session() as session:

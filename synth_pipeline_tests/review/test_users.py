@@ -26,6 +26,7 @@ def test_create_user_hashes_with_argon2_and_audits(store) -> None:
     ("bob", "reviewer", "", "a password is required"),
     ("", "reviewer", "pw", "user name"),
     (" bob", "reviewer", "pw", "user name"),
+    ("b" * 201, "reviewer", "pw", "1-200 characters"),
 ])
 def test_create_user_refuses_bad_input(store, name, role, password, message) -> None:
     with store.session() as session, pytest.raises(users.UserError, match=message):
@@ -49,6 +50,9 @@ def test_authenticate(store) -> None:
         assert users.authenticate(session, "nobody", "s3cret-pass") is None
         actions = session.execute(sa.select(AuditEntry.action).order_by(AuditEntry.seq)).scalars().all()
         assert actions == ["user.create", "login.ok", "login.failed", "login.failed"]
+        # A name longer than any stored one is just unknown (not a database error).
+        assert users.authenticate(session, "x" * 5000, "s3cret-pass") is None
+        assert audit.verify(session).ok
 
 
 def test_lockout_after_repeated_failures(store) -> None:
