@@ -1,4 +1,9 @@
-"""Every store test runs twice: on a SQLite file and on the session's real PostgreSQL server."""
+"""Every store test runs twice: on a SQLite file and on the session's real PostgreSQL server.
+
+PostgreSQL databases are copies of one migrated template (migrated once per session), so each
+test starts from a fresh store without paying for the migrations again; the migrations
+themselves are tested from an empty database in `test_db.py`.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from synth_pipeline.review import db
 
 _names = itertools.count()
+TEMPLATE = "review_template"
 
 
 @dataclass
@@ -26,13 +32,33 @@ class Store:
         return self.Session()
 
 
+@pytest.fixture(scope="session")
+def pg_review_template(pg_server) -> str:
+    db.migrate(pg_server.create_database(TEMPLATE))
+    return TEMPLATE
+
+
+def _copy_of_template(pg_server, template: str) -> str:
+    import psycopg2
+
+    name = f"review_{next(_names)}"
+    conn = psycopg2.connect(host=pg_server.host, port=pg_server.port, user=pg_server.user, dbname="postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    conn.close()
+    return pg_server.url(name)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[Store]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'review.db'}"
+        db.migrate(url)
     else:
-        url = request.getfixturevalue("pg_server").create_database(f"review_{next(_names)}")
-    db.migrate(url)
+        pg_server = request.getfixturevalue("pg_server")
+        url = _copy_of_template(pg_server, request.getfixturevalue("pg_review_template"))
     engine = db.make_engine(url, pool_size=40, max_overflow=10)
     try:
         yield Store(request.param, url, engine, db.session_factory(engine))

@@ -11,16 +11,30 @@ from synth_pipeline.review.errors import ReviewError
 from synth_pipeline.review.models import AuditHead, Base
 
 
-def test_migrations_apply_from_empty_and_are_at_head(store) -> None:
-    head = ScriptDirectory.from_config(db.alembic_config(store.url)).get_current_head()
-    with store.engine.connect() as conn:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty.db'}"
+    return request.getfixturevalue("pg_server").create_database("review_empty")
+
+
+def test_migrations_apply_from_empty_and_are_at_head(empty_url) -> None:
+    bare = sa.create_engine(empty_url)
+    with bare.connect() as conn:
+        assert sa.inspect(conn).get_table_names() == []
+    bare.dispose()
+    db.migrate(empty_url)
+    engine = db.make_engine(empty_url)
+    head = ScriptDirectory.from_config(db.alembic_config(empty_url)).get_current_head()
+    with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"version_table": "review_alembic_version"})
         assert context.get_current_revision() == head
         # The models and the migrated schema agree: nothing left for autogenerate to do.
         assert compare_metadata(context, Base.metadata) == []
-    with store.session() as session:
+    with db.session_factory(engine)() as session:
         head_row = session.get(AuditHead, 1)
-        assert (head_row.seq, head_row.hash) == (0, "0" * 64)
+        assert (head_row.seq, head_row.prev_hash, head_row.hash) == (0, "0" * 64, "0" * 64)
+    engine.dispose()
 
 
 def test_migrate_twice_is_a_no_op(store) -> None:
