@@ -1,1 +1,1 @@
-"""Human review: the store, the web app, agreement metrics and the reviewed phase (no dagster import)."""
+"""Human review: the store (items, responses, users, audit chain), agreement metrics and the web app."""

@@ -4,7 +4,7 @@ import pytest
 
 from synth_pipeline.config import ReviewConfig
 from synth_pipeline.records import make_metadata
-from synth_pipeline.review.routing import (
+from synth_pipeline.review.triage import (
     BELOW_GATE,
     EXPERT,
     HUMAN,
