@@ -1,0 +1,27 @@
+"""The pipeline's way into the review store: its URL from the config, migrated, as a session factory."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from synth_pipeline.config import PipelineConfig
+from synth_pipeline.review.db import default_url, make_engine, migrate, session_factory
+
+_FACTORIES: dict[str, sessionmaker[Session]] = {}
+
+
+def store_url(config: PipelineConfig) -> str:
+    """`review.db_url`, else the SQLite file beside the local storage folder (relative to the working directory)."""
+    if config.review.db_url:
+        return config.review.db_url
+    if config.storage.bucket:
+        raise ValueError("review.db_url: required when storage is S3 (a SQLite file cannot live in a bucket)")
+    return default_url(config.storage.base)
+
+
+def open_sessions(url: str) -> sessionmaker[Session]:
+    """A session factory on the store at `url`, migrated to the newest schema (once per process and URL)."""
+    if url not in _FACTORIES:
+        migrate(url)
+        _FACTORIES[url] = session_factory(make_engine(url))
+    return _FACTORIES[url]
