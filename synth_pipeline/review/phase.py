@@ -32,6 +32,7 @@ from synth_pipeline.review.errors import ReviewError
 from synth_pipeline.review.intake import Intake
 from synth_pipeline.review.models import Item
 from synth_pipeline.review.queue import FinalDecision, final_decisions, progress, ratings, version_complete
+from synth_pipeline.review.release_audit import chain_summary
 from synth_pipeline.review.report import auto_report, review_report
 from synth_pipeline.review.triage import route
 from synth_pipeline.tables import Rows, RowsWriter
@@ -151,6 +152,7 @@ def run(rows: pa.Table | Rows, config: PipelineConfig, version: str,
             _require_complete(session, version)
         finals = final_decisions(session, version)
         given = ratings(session, version)
+        chain = chain_summary(session)
     for batch in rows.batches():
         kept_rows, rejected_rows = [], []
         for row in batch.to_pylist():
@@ -172,6 +174,7 @@ def run(rows: pa.Table | Rows, config: PipelineConfig, version: str,
         rejected.write(rejected_table(rejected_rows))
     report = review_report(given, finals, outcomes, review, auto_rows)
     report["queue_rows_not_in_input"] = len(set(finals) - set(outcomes))
+    report["audit"] = chain
     return _output(kept, rejected, rows.num_rows, report)
 
 
