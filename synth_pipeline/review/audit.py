@@ -1,0 +1,112 @@
+"""The append-only, hash-chained audit log.
+
+Each entry's hash covers its own fields and the previous entry's hash, so altering, deleting or
+reordering any entry breaks the chain from there on. Appends serialise on the one-row chain head
+(`SELECT ... FOR UPDATE` on PostgreSQL; on SQLite every store transaction begins IMMEDIATE, see
+`db.make_engine`), so two concurrent appends can never claim the same sequence number or fork it.
+`append` joins the caller's transaction: the entry commits or rolls back with the change it records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from synth_pipeline.review.models import GENESIS_HASH, AuditEntry, AuditHead, as_utc, utcnow
+
+VERIFY_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    entries: int
+    first_bad_seq: int | None
+    reason: str
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _time(at: datetime) -> str:
+    return as_utc(at).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def entry_hash(seq: int, at: datetime, actor: str, action: str, target: str | None, before: Any, after: Any,
+               prev_hash: str) -> str:
+    payload = _canonical({"seq": seq, "at": _time(at), "actor": actor, "action": action, "target": target,
+                          "before": before, "after": after, "prev_hash": prev_hash})
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _lock_head(session: Session) -> AuditHead:
+    head = session.execute(sa.select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+    if head is None:
+        raise RuntimeError("the review store has no audit chain head: run review.db.migrate(url) first")
+    return head
+
+
+def append(session: Session, actor: str, action: str, target: str | None = None, before: Any = None,
+           after: Any = None) -> AuditEntry:
+    """Add an entry at the tip of the chain (flushed, not committed: the caller's transaction owns it)."""
+    head = _lock_head(session)
+    # JSON round trip now, so the hash is computed over exactly what the database will hand back.
+    before = None if before is None else json.loads(_canonical(before))
+    after = None if after is None else json.loads(_canonical(after))
+    at = utcnow()
+    seq = head.seq + 1
+    digest = entry_hash(seq, at, actor, action, target, before, after, head.hash)
+    entry = AuditEntry(seq=seq, at=at, actor=actor, action=action, target=target, before=before, after=after,
+                       prev_hash=head.hash, hash=digest)
+    session.add(entry)
+    head.seq, head.hash = seq, digest
+    session.flush()
+    return entry
+
+
+def _entries(session: Session) -> Iterator[AuditEntry]:
+    last = 0
+    while True:
+        batch = session.execute(sa.select(AuditEntry).where(AuditEntry.seq > last).order_by(AuditEntry.seq)
+                                .limit(VERIFY_BATCH)).scalars().all()
+        if not batch:
+            return
+        yield from batch
+        last = batch[-1].seq
+        session.expunge_all()
+
+
+def verify(session: Session) -> VerifyResult:
+    """Walk the chain from the first entry; report the first entry that was altered, deleted or moved."""
+    expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
+    for entry in _entries(session):
+        if entry.seq != expected_seq:
+            return VerifyResult(False, count, expected_seq,
+                                f"entry {expected_seq} is missing (deleted): the next entry is {entry.seq}")
+        if entry.prev_hash != prev_hash:
+            return VerifyResult(False, count, entry.seq,
+                                f"entry {entry.seq} does not follow entry {entry.seq - 1} "
+                                "(an entry before it was deleted, inserted or reordered)")
+        digest = entry_hash(entry.seq, entry.at, entry.actor, entry.action, entry.target, entry.before,
+                            entry.after, entry.prev_hash)
+        if digest != entry.hash:
+            return VerifyResult(False, count, entry.seq,
+                                f"entry {entry.seq} ({entry.action}) does not match its hash (altered or reordered)")
+        expected_seq, prev_hash, count = expected_seq + 1, entry.hash, count + 1
+    head = session.get(AuditHead, 1)
+    if head is None:
+        return VerifyResult(False, count, None, "the chain head row is missing")
+    if head.seq != count or head.hash != prev_hash:
+        if head.seq > count:
+            return VerifyResult(False, count, count + 1,
+                                f"entries {count + 1}..{head.seq} are missing (deleted from the end of the chain)")
+        return VerifyResult(False, count, head.seq, "the chain head does not match the last entry (altered)")
+    return VerifyResult(True, count, None, f"{count} entries verified")
