@@ -13,7 +13,6 @@ from synth_pipeline.review import queue, users
 from synth_pipeline.review.app.security import CSRF_FIELD, SESSION_COOKIE, SessionData, csrf_matches
 from synth_pipeline.review.models import Item, User
 
-
 _UNSET = object()
 
 

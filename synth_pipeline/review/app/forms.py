@@ -93,7 +93,7 @@ def check_edit(decision: str, original: Mapping[str, Any], edited: Mapping[str, 
         return None
     if edited is None:
         raise DecisionError("edited_record: an edit needs the edited record")
-    if dict(edited) == dict(original):
+    if {**original, **edited} == dict(original):
         raise DecisionError("edited_record: the edit changes nothing (accept the item instead)")
     return dict(edited)
 

@@ -12,7 +12,7 @@ from starlette.datastructures import FormData
 from synth_pipeline.judge.rubric import DIMENSIONS
 from synth_pipeline.review import audit, queue
 from synth_pipeline.review.app import queries
-from synth_pipeline.review.app.deps import csrf_form, db, require_roles
+from synth_pipeline.review.app.deps import csrf_form, db, require_roles, viewable_item
 from synth_pipeline.review.app.forms import DecisionError, apply_edits, build_decision, editable_fields
 from synth_pipeline.review.app.pages import redirect, render
 from synth_pipeline.review.app.routes.items import store_error_status
@@ -51,15 +51,6 @@ def disputed(request: Request, version: str | None = None, after: str | None = N
                   next_query=next_query)
 
 
-def _disputed_item(session: Session, item_id: int) -> Item:
-    item = session.get(Item, item_id)
-    if item is None:
-        raise HTTPException(404, f"item {item_id} does not exist")
-    if item.state not in ("disputed", "resolved"):
-        raise HTTPException(403, f"item {item_id} is not in the adjudication queue")
-    return item
-
-
 def _context(request: Request, session: Session, item: Item) -> dict:
     responses = queries.submitted_responses(session, item.id)
     labels = reviewer_labels(session, responses, request.app.state.settings.hide_reviewer_names)
@@ -72,7 +63,7 @@ def _context(request: Request, session: Session, item: Item) -> dict:
 @router.get("/adjudication/{item_id}")
 def adjudication_page(request: Request, item_id: int, user: User = Depends(require_roles("adjudicator")),
                       session: Session = Depends(db)) -> Response:
-    item = _disputed_item(session, item_id)
+    item = viewable_item(session, user, item_id)
     audit.append(session, user.name, "item.view", f"item:{item.id}")
     session.commit()
     return render(request, "adjudicate.html", error=None, **_context(request, session, item))
@@ -81,7 +72,7 @@ def adjudication_page(request: Request, item_id: int, user: User = Depends(requi
 @router.post("/adjudication/{item_id}")
 def adjudicate(request: Request, item_id: int, form: FormData = Depends(csrf_form),
                user: User = Depends(require_roles("adjudicator")), session: Session = Depends(db)) -> Response:
-    item = _disputed_item(session, item_id)
+    item = viewable_item(session, user, item_id)
     try:
         decision = str(form.get("decision", ""))
         edits = {k[len("edit."):]: str(v) for k, v in form.multi_items() if k.startswith("edit.")}
@@ -93,7 +84,6 @@ def adjudicate(request: Request, item_id: int, form: FormData = Depends(csrf_for
             reject_reasons=request.app.state.settings.reject_reasons, scores_required=False)
         queue.adjudicate(session, item.id, user, choice.decision, scores=choice.scores or None,
                          edited_record=choice.edited_record, reason=choice.reason)
-        session.commit()
     except (DecisionError, queue.ReviewError) as exc:
         session.rollback()
         status = 422 if isinstance(exc, DecisionError) else store_error_status(exc)

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -52,11 +51,9 @@ def create(request: Request, form: FormData = Depends(csrf_form), admin: User = 
         error = f"password: at least {MIN_PASSWORD_CHARS} characters"
     if error is None:
         try:
-            users.create_user(session, name.strip(), role, password)
-            session.commit()
-        except (IntegrityError, ValueError) as exc:
-            session.rollback()
-            error = f"name: {name.strip()!r} already exists" if isinstance(exc, IntegrityError) else str(exc)
+            users.create_user(session, name.strip(), role, password, actor=admin.name)
+        except users.UserError as exc:
+            error = f"name: {exc}"
     if error is not None:
         return _page(request, session, status_code=422, error=error)
     return redirect("/admin/users")
@@ -70,9 +67,7 @@ def change_role(request: Request, user_id: int, form: FormData = Depends(csrf_fo
         return _page(request, session, status_code=422, error=f"role: {role!r} is not one of {', '.join(ROLES)}")
     if person.id == admin.id and role != "admin":
         return _page(request, session, status_code=422, error="role: you cannot remove your own admin role")
-    before, person.role = person.role, role
-    audit.append(session, admin.name, "user.role", f"user:{person.name}", before={"role": before}, after={"role": role})
-    session.commit()
+    users.set_role(session, person, role, actor=admin.name)
     return redirect("/admin/users")
 
 

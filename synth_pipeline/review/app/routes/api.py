@@ -10,11 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from synth_pipeline.review import audit, queue
-from synth_pipeline.review.app import queries
 from synth_pipeline.review.app.deps import api_roles, api_user, db, viewable_item
 from synth_pipeline.review.app.forms import DecisionError, build_decision
-from synth_pipeline.review.app.routes.items import elapsed_seconds, store_error_status
-from synth_pipeline.review.models import Item, User
+from synth_pipeline.review.app.routes.items import store_error_status
+from synth_pipeline.review.models import User
 
 router = APIRouter(prefix="/api/v1")
 
@@ -38,14 +37,6 @@ class AdjudicationIn(BaseModel):
     reason: str | None = None
 
 
-def item_json(item: Item) -> dict[str, Any]:
-    """What a reviewer may see of an item: never whether it is gold, nor others' answers."""
-    return {"id": item.id, "version": item.version, "row_id": item.row_id, "row_version": item.row_version,
-            "seq": item.seq, "batch_no": item.batch_no, "kind": item.kind, "record": item.record,
-            "prelabel": item.prelabel, "flags": item.flags, "lineage": item.lineage, "route": item.route,
-            "state": item.state, "quota": item.quota, "submitted": item.submitted}
-
-
 def _fail(exc: Exception) -> HTTPException:
     if isinstance(exc, DecisionError):
         return HTTPException(422, str(exc))
@@ -55,16 +46,12 @@ def _fail(exc: Exception) -> HTTPException:
 @router.get("/next")
 def next_item(version: str | None = None, user: User = Depends(api_roles("reviewer")),
               session: Session = Depends(db)) -> Response:
-    item = queue.next_item(session, user, version)
+    item = queue.next_item(session, user, version)  # claims the item with a draft
     if item is None:
         return Response(status_code=204)
-    try:  # reserve the slot so concurrent reviewers are not all handed the same item
-        queue.save_draft(session, item.id, user)
-    except queue.ReviewError:
-        session.rollback()
     audit.append(session, user.name, "item.view", f"item:{item.id}")
     session.commit()
-    return JSONResponse(item_json(item))
+    return JSONResponse(queue.item_view(item))
 
 
 @router.get("/items/{item_id}")
@@ -72,7 +59,7 @@ def get_item(item_id: int, user: User = Depends(api_user), session: Session = De
     item = viewable_item(session, user, item_id)
     audit.append(session, user.name, "item.view", f"item:{item.id}")
     session.commit()
-    return JSONResponse(item_json(item))
+    return JSONResponse(queue.item_view(item))
 
 
 @router.post("/items/{item_id}/responses", status_code=201)
@@ -84,14 +71,9 @@ def respond(request: Request, item_id: int, body: ResponseIn, user: User = Depen
                                 edited_record=body.edited_record, reason=body.reason, note=body.note,
                                 flag_pattern=body.flag_pattern,
                                 reject_reasons=request.app.state.settings.reject_reasons)
-        seconds = body.seconds
-        if seconds is None:
-            own = queries.own_response(session, item.id, user.id)
-            seconds = elapsed_seconds(own.started_at if own is not None else None)
         saved = queue.submit(session, item.id, user, choice.decision, choice.scores,
                              edited_record=choice.edited_record, reason=choice.reason, note=choice.note,
-                             flag_pattern=choice.flag_pattern, seconds=seconds)
-        session.commit()
+                             flag_pattern=choice.flag_pattern, seconds=body.seconds)
     except (DecisionError, queue.ReviewError) as exc:
         session.rollback()
         raise _fail(exc) from None
@@ -102,14 +84,14 @@ def respond(request: Request, item_id: int, body: ResponseIn, user: User = Depen
 @router.get("/versions/{version}/progress")
 def version_progress(version: str, user: User = Depends(api_user), session: Session = Depends(db)) -> Response:
     return JSONResponse({**queue.progress(session, version), "version": version,
-                         "complete": queue.version_complete(session, version)})
+                         "version_complete": queue.version_complete(session, version)})
 
 
 @router.get("/disputed")
 def disputed(request: Request, version: str | None = None, user: User = Depends(api_roles("adjudicator")),
              session: Session = Depends(db)) -> Response:
     page = queue.disputed_page(session, version, limit=request.app.state.settings.page_size)
-    return JSONResponse([{"item": item_json(d.item), "agreement": d.agreement,
+    return JSONResponse([{"item": queue.item_view(d.item), "agreement": d.agreement,
                           "responses": [{"decision": r.decision, "scores": r.scores, "reason": r.reason,
                                          "seconds": r.seconds} for r in d.responses]} for d in page])
 
@@ -124,7 +106,6 @@ def adjudicate(request: Request, item_id: int, body: AdjudicationIn, user: User 
                                 reject_reasons=request.app.state.settings.reject_reasons, scores_required=False)
         saved = queue.adjudicate(session, item.id, user, choice.decision, scores=choice.scores or None,
                                  edited_record=choice.edited_record, reason=choice.reason)
-        session.commit()
     except (DecisionError, queue.ReviewError) as exc:
         session.rollback()
         raise _fail(exc) from None

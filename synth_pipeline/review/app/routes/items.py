@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -23,21 +22,12 @@ router = APIRouter()
 READERS = ("admin", "auditor", "viewer")
 STORE_ERRORS: tuple[tuple[type[Exception], int], ...] = (
     (queue.NotFound, 404), (queue.NotEligible, 403), (queue.QuotaFull, 409), (queue.AlreadySubmitted, 409),
-    (queue.ReviewError, 400),
+    (queue.InvalidResponse, 422), (queue.ReviewError, 400),
 )
 
 
 def store_error_status(exc: Exception) -> int:
     return next(status for kind, status in STORE_ERRORS if isinstance(exc, kind))
-
-
-def elapsed_seconds(started_at: datetime | None) -> float | None:
-    """Seconds since the reviewer opened the item (its draft), or None when there is no draft."""
-    if started_at is None:
-        return None
-    if started_at.tzinfo is None:
-        started_at = started_at.replace(tzinfo=UTC)
-    return max(0.0, (datetime.now(UTC) - started_at).total_seconds())
 
 
 def _version_or_first(session: Session, version: str | None) -> tuple[list[str], str | None]:
@@ -118,11 +108,9 @@ def decide(request: Request, item_id: int, form: FormData = Depends(csrf_form),
     item = viewable_item(session, user, item_id)
     try:
         choice = decision_from_form(form, item, request.app.state.settings.reject_reasons)
-        own = queries.own_response(session, item.id, user.id)
+        # the store times the response from the draft opened with the page
         queue.submit(session, item.id, user, choice.decision, choice.scores, edited_record=choice.edited_record,
-                     reason=choice.reason, note=choice.note, flag_pattern=choice.flag_pattern,
-                     seconds=elapsed_seconds(own.started_at if own is not None else None))
-        session.commit()
+                     reason=choice.reason, note=choice.note, flag_pattern=choice.flag_pattern)
     except (DecisionError, queue.ReviewError) as exc:
         session.rollback()
         status = 422 if isinstance(exc, DecisionError) else store_error_status(exc)
