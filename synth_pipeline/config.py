@@ -372,9 +372,10 @@ class PrelabelConfig(_Strict):
     classify_template: str = Field("classify_taxonomy", description="domain/difficulty prompt template")
 
 
+# the review app's default list (review/app/settings.py), so a reviewer's choice always matches
 REVIEW_REJECT_REASONS = [
-    "factually wrong", "does not follow the instruction", "incoherent or unfluent", "unsafe or non-compliant",
-    "wrong format", "trivial or low value", "duplicate", "personal data", "other",
+    "factually wrong", "does not follow the instruction", "incoherent or truncated", "unsafe or non-compliant",
+    "wrong format", "duplicate or trivial", "other",
 ]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from sqlalchemy.orm import Session, sessionmaker
 
 from synth_pipeline.config import PipelineConfig
@@ -10,10 +12,17 @@ from synth_pipeline.review.db import default_url, make_engine, migrate, session_
 _FACTORIES: dict[str, sessionmaker[Session]] = {}
 
 
+DB_URL_ENV = "SYNTH_REVIEW_DB_URL"
+
+
 def store_url(config: PipelineConfig) -> str:
-    """`review.db_url`, else the SQLite file beside the local storage folder (relative to the working directory)."""
-    if config.review.db_url:
-        return config.review.db_url
+    """$SYNTH_REVIEW_DB_URL, else `review.db_url`, else the SQLite file beside the local storage folder.
+
+    The same order as `synth-pipeline review serve` and `audit verify`, so all three open one store.
+    """
+    url = os.environ.get(DB_URL_ENV) or config.review.db_url
+    if url:
+        return url
     if config.storage.bucket:
         raise ValueError("review.db_url: required when storage is S3 (a SQLite file cannot live in a bucket)")
     return default_url(config.storage.base)

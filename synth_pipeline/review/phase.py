@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from synth_pipeline.config import PipelineConfig
+from synth_pipeline.errors import ReviewIncomplete
 from synth_pipeline.phase import PhaseOutput
 from synth_pipeline.records import (
     REJECTED_SCHEMA,
@@ -44,10 +45,6 @@ RULE_UNRESOLVED = "review_unresolved"
 AUTO = "auto"
 QA_STATUS = {"accept": "approved", "edit": "edited", "reject": "rejected"}
 OPEN_SAMPLE = 5
-
-
-class ReviewIncomplete(ReviewError):
-    """The version's review queue still has items nobody finished."""
 
 
 def _meta(row: Mapping[str, Any], **values: Any) -> dict[str, Any]:
