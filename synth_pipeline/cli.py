@@ -154,16 +154,71 @@ def versions(debug: bool = typer.Option(False, help="show tracebacks")) -> None:
         console.print(key)
 
 
-review_app = typer.Typer(no_args_is_help=True, help="Human review: the web app reviewers work in.")
+# --- review store: `synth-pipeline review add-user`, `synth-pipeline audit verify` ---
+review_app = typer.Typer(no_args_is_help=True, help="Human review: users and the review store.")
+audit_app = typer.Typer(no_args_is_help=True, help="The review audit trail.")
 app.add_typer(review_app, name="review")
+app.add_typer(audit_app, name="audit")
+DB_OPTION = typer.Option(None, "--db", help="review store URL (default: $SYNTH_REVIEW_DB_URL, else from --config)")
+STORE_CONFIG_OPTION = typer.Option(None, "--config", "-c", help="pipeline.yaml naming the review store")
+
+
+@review_app.command("add-user")
+def review_add_user(name: str = typer.Argument(..., help="user name"),
+                    role: str = typer.Option(..., "--role", help="admin, reviewer, adjudicator, auditor or viewer"),
+                    db: str | None = DB_OPTION, config: Path | None = STORE_CONFIG_OPTION,
+                    debug: bool = typer.Option(False, help="show tracebacks")) -> None:
+    """Create a review user. The password comes from $SYNTH_REVIEW_PASSWORD or a prompt; there is no default."""
+    try:
+        from synth_pipeline.review import db as store
+        from synth_pipeline.review.users import create_user
+
+        password = os.environ.get("SYNTH_REVIEW_PASSWORD") or typer.prompt(
+            f"password for {name}", hide_input=True, confirmation_prompt=True)
+        url = store.store_url(db, config)
+        store.migrate(url)
+        engine = store.make_engine(url)
+        try:
+            with store.session_factory(engine)() as session:
+                create_user(session, name, role, password, actor="cli")
+        finally:
+            engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one clear line
+        _fail(exc, debug)
+        return
+    console.print(f"created {role} [bold]{escape(name)}[/]")
+
+
+@audit_app.command("verify")
+def audit_verify(db: str | None = DB_OPTION, config: Path | None = STORE_CONFIG_OPTION,
+                 debug: bool = typer.Option(False, help="show tracebacks")) -> None:
+    """Check the review audit chain; exit 1 naming the first entry that was altered, deleted or reordered."""
+    try:
+        from synth_pipeline.review import audit
+        from synth_pipeline.review import db as store
+
+        engine = store.make_engine(store.store_url(db, config))
+        try:
+            with store.session_factory(engine)() as session:
+                result = audit.verify(session)
+        finally:
+            engine.dispose()
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc, debug)
+        return
+    if not result.ok:
+        bad = f"entry {result.first_bad_seq}" if result.first_bad_seq is not None else "chain head"
+        err_console.print(f"[bold red]audit chain broken at {bad}:[/] {escape(result.reason)} "
+                          f"({result.entries} entries verified before it)", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    console.print(f"audit chain ok: {result.entries} entries")
 
 
 @review_app.command("serve")
 def review_serve(host: str = typer.Option("127.0.0.1", help="address to listen on"),
                  port: int = typer.Option(8000, help="port to listen on"),
-                 db: str | None = typer.Option(None, "--db", envvar="SYNTH_REVIEW_DB_URL",
-                                               help="review store URL (default: review.db_url of --config)"),
-                 config: Path | None = typer.Option(None, "--config", "-c", help="pipeline.yaml (review settings)"),
+                 db: str | None = DB_OPTION, config: Path | None = STORE_CONFIG_OPTION,
+                 show_reviewer_names: bool = typer.Option(False, help="show adjudicators who answered what"),
                  debug: bool = typer.Option(False, help="show tracebacks")) -> None:
     """Serve the review web app. Needs SYNTH_REVIEW_SECRET_KEY (or _FILE), and on an empty database
     SYNTH_REVIEW_ADMIN_PASSWORD for the first admin: there is no default secret or password."""
@@ -171,7 +226,7 @@ def review_serve(host: str = typer.Option("127.0.0.1", help="address to listen o
     try:
         from synth_pipeline.review.app.serve import prepare, serve, settings_for
 
-        settings = settings_for(db, config)
+        settings = settings_for(db, config, hide_reviewer_names=not show_reviewer_names)
         created = prepare(settings)
         if created:
             console.print(f"created the first admin [bold]{escape(created)}[/] from SYNTH_REVIEW_ADMIN_PASSWORD")

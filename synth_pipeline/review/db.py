@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
+
+from synth_pipeline.review.errors import ReviewError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 30.0
@@ -16,6 +19,27 @@ SQLITE_BUSY_TIMEOUT_S = 30.0
 def default_url(storage_root: str) -> str:
     """The embedded store beside the pipeline's local storage folder."""
     return f"sqlite:///{Path(storage_root).absolute() / 'review' / 'review.db'}"
+
+
+def store_url(db: str | None = None, config_path: str | Path | None = None) -> str:
+    """The store to open: `db` if given, else `$SYNTH_REVIEW_DB_URL`, else what pipeline.yaml names
+    (`review.db_url`, or the local storage folder's default)."""
+    url = db or os.environ.get("SYNTH_REVIEW_DB_URL")
+    if url:
+        return url
+    if config_path is None:
+        raise ReviewError("no review store given: pass --db URL, set SYNTH_REVIEW_DB_URL, "
+                          "or pass --config pipeline.yaml")
+    from synth_pipeline.config import load_pipeline_config
+
+    config = load_pipeline_config(config_path)
+    url = getattr(config.review, "db_url", None)
+    if url:
+        return url
+    if config.storage.bucket:
+        raise ReviewError(f"{config_path}: review.db_url: storage is on S3 ({config.storage.bucket}), so the review "
+                          "store needs a database URL (e.g. postgresql+psycopg2://user@host/db)")
+    return default_url(config.storage.base)
 
 
 def make_engine(url: str, **kwargs) -> sa.Engine:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from synth_pipeline.errors import SynthPipelineError
 
-class ReviewError(Exception):
+
+class ReviewError(SynthPipelineError):
     """A review action that cannot be done as asked."""
 
 

@@ -26,6 +26,10 @@ class UserError(ReviewError):
     """A user cannot be created or changed as asked."""
 
 
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 

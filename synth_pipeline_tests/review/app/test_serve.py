@@ -65,7 +65,8 @@ def test_prepare_creates_the_first_admin_once(tmp_path):
     engine.dispose()
 
 
-def test_settings_from_the_pipeline_config(tmp_path):
+def test_settings_from_the_pipeline_config(tmp_path, monkeypatch):
+    _clean_env(monkeypatch)
     config = tmp_path / "pipeline.yaml"
     config.write_text("seeds:\n  paths: [seeds.jsonl]\nstorage:\n  base: store\n")
     settings = settings_for(None, config, {"SYNTH_REVIEW_SECRET_KEY": SECRET})
