@@ -7,11 +7,11 @@ from collections.abc import Mapping
 
 import sqlalchemy as sa
 
+from synth_pipeline.config import ReviewConfig
 from synth_pipeline.review import users
 from synth_pipeline.review.app.settings import (
     ADMIN_NAME_ENV,
     ADMIN_PASSWORD_ENV,
-    DEFAULT_REJECT_REASONS,
     AppConfigError,
     AppSettings,
     secret_from_env,
@@ -57,17 +57,17 @@ def settings_for(db_url: str | None, config_path: str | os.PathLike | None,
                  environ: Mapping[str, str] | None = None, *, hide_reviewer_names: bool = True) -> AppSettings:
     """Settings from --db / --config (the store's `store_url` rules) and the secret key from the environment."""
     secret = secret_from_env(environ)
-    reasons: tuple[str, ...] = DEFAULT_REJECT_REASONS
+    review = ReviewConfig()
     if config_path is not None:
         from synth_pipeline.config import load_pipeline_config
 
-        reasons = tuple(getattr(load_pipeline_config(config_path).review, "reject_reasons", None) or reasons)
+        review = load_pipeline_config(config_path).review
     try:
         url = store_url(db_url, config_path)
     except ReviewError as exc:
         raise AppConfigError(f"review app: {exc}") from None
-    return AppSettings(db_url=url, secret_key=secret, reject_reasons=reasons,
-                       hide_reviewer_names=hide_reviewer_names)
+    return AppSettings(db_url=url, secret_key=secret, reject_reasons=tuple(review.reject_reasons),
+                       gold_min_accuracy=review.gold_min_accuracy, hide_reviewer_names=hide_reviewer_names)
 
 
 def serve(settings: AppSettings, host: str, port: int) -> None:

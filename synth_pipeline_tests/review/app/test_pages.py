@@ -249,3 +249,22 @@ def test_admin_creates_users_changes_roles_and_issues_tokens(site):
 def test_audit_page_verifies_the_chain(site):
     page = site.login("dave").get("/audit?verify=1")
     assert page.status_code == 200 and "Chain intact" in page.text
+
+
+def test_progress_page_reports_agreement_to_readers_only(site):
+    site.enqueue("v2", [instruction_row(40), instruction_row(41)], overlap=1.0)
+    api = site.api()
+    for item_id in site.item_ids("v2"):
+        for who in ("alice", "bob"):
+            assert api.post(f"/api/v1/items/{item_id}/responses", headers=site.bearer(who),
+                            json={"decision": "accept", "scores": SCORES}).status_code == 201
+    report = site.login("dave").get("/reports/progress?version=v2")
+    assert report.status_code == 200
+    assert 'id="agreement"' in report.text and 'id="reviewers"' in report.text
+    assert "Every item of this version is decided." in report.text
+    assert "<td>alice</td>" in report.text and "<td>bob</td>" in report.text
+    own = site.login("alice").get("/reports/progress?version=v2")
+    assert own.status_code == 200 and "2 of 2 items decided" in own.text
+    assert 'id="reviewers"' not in own.text and "<td>bob</td>" not in own.text
+    empty = site.login("dave").get("/reports/progress?version=v1")
+    assert "N/A" in empty.text  # nobody rated an item twice: agreement is not measured
