@@ -140,6 +140,8 @@ def test_review_with_the_keyboard_and_adjudicate(live_site, browser):
     browser.find_element(By.ID, "flag-pattern").click()
     _ctrl_enter(browser)
     _on_item(browser, ids[3])
+    _press(browser, "n")  # skip the last one: the queue has nothing else for alice
+    _wait(browser, ec.url_contains("/queue?done=1"))
     with site.session() as s:
         answers = {r.item_id: r for r in s.query(Response).filter(Response.status == "submitted")}
     assert answers[ids[0]].decision == "accept" and answers[ids[0]].scores == dict.fromkeys(SCORES, 3)
@@ -147,6 +149,7 @@ def test_review_with_the_keyboard_and_adjudicate(live_site, browser):
     assert answers[ids[1]].edited_record["output"] == "An answer fixed in the browser."
     assert answers[ids[2]].decision == "reject" and answers[ids[2]].reason == "wrong format"
     assert answers[ids[2]].note == "should be a list" and answers[ids[2]].flag_pattern
+    assert ids[3] not in answers
 
     browser.get(f"{base}/admin/users")  # a page of another role
     assert browser.find_element(By.TAG_NAME, "h1").text == "Forbidden"

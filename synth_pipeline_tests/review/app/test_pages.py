@@ -268,3 +268,17 @@ def test_progress_page_reports_agreement_to_readers_only(site):
     assert 'id="reviewers"' not in own.text and "<td>bob</td>" not in own.text
     empty = site.login("dave").get("/reports/progress?version=v1")
     assert "N/A" in empty.text  # nobody rated an item twice: agreement is not measured
+
+
+def test_skipping_gives_the_item_back_and_moves_on(site):
+    alice = site.login("alice")
+    ids = site.item_ids("v1")
+    page = alice.get(alice.get("/next?version=v1").headers["location"])
+    assert f'action="/items/{ids[0]}/skip"' in page.text
+    assert alice.post(f"/items/{ids[0]}/skip", data={}).status_code == 403  # CSRF
+    skipped = alice.post(f"/items/{ids[0]}/skip", data={"csrf_token": csrf_of(page.text)})
+    assert skipped.status_code == 303
+    assert alice.get(skipped.headers["location"]).headers["location"] == f"/items/{ids[1]}"
+    assert alice.get(f"/items/{ids[0]}").status_code == 200  # alice's discarded response still lets her read it
+    bob = site.login("bob")
+    assert bob.get(f"/items/{ids[0]}").status_code == 200  # back in the queue for others
