@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from synth_pipeline.judge.rubric import DIMENSIONS
 from synth_pipeline.review.models import Adjudication, Response
 from synth_pipeline_tests.review.app.conftest import PASSWORD, SCORES, instruction_row
 
@@ -122,7 +123,8 @@ def test_review_with_the_keyboard_and_adjudicate(live_site, browser):
     _press(browser, "n")
     _on_item(browser, ids[0])
     assert "Answer 1." in browser.find_element(By.ID, "f-output").text
-    _press(browser, "a")  # accept with the rubric as pre-filled
+    _press(browser, "5", "4", "5", "4", "2")  # the five rubric scores, in order
+    _press(browser, "a")
     _on_item(browser, ids[1])
     _press(browser, "e")
     panel = browser.find_element(By.ID, "edit-panel")
@@ -144,7 +146,9 @@ def test_review_with_the_keyboard_and_adjudicate(live_site, browser):
     _wait(browser, ec.url_contains("/queue?done=1"))
     with site.session() as s:
         answers = {r.item_id: r for r in s.query(Response).filter(Response.status == "submitted")}
-    assert answers[ids[0]].decision == "accept" and answers[ids[0]].scores == dict.fromkeys(SCORES, 3)
+    assert answers[ids[0]].decision == "accept"
+    assert answers[ids[0]].scores == dict(zip(DIMENSIONS, [5, 4, 5, 4, 2], strict=True))
+    assert answers[ids[1]].scores == dict.fromkeys(SCORES, 3)  # pre-filled from the judge's scores
     assert answers[ids[1]].decision == "edit"
     assert answers[ids[1]].edited_record["output"] == "An answer fixed in the browser."
     assert answers[ids[2]].decision == "reject" and answers[ids[2]].reason == "wrong format"

@@ -17,6 +17,7 @@ PAGES_BY_ROLE = {
     "/reports/patterns": {"root", "dave", "erin", "carol"},
     "/audit": {"root", "dave"},
     "/admin/users": {"root"},
+    "/admin/settings": {"root"},
 }
 
 
@@ -102,6 +103,8 @@ def test_logout_needs_csrf_and_ends_the_session(site):
     assert client.post("/logout", data={}).status_code == 403
     assert client.post("/logout", data={"csrf_token": token}).status_code == 303
     assert client.get("/queue").status_code == 303
+    with site.session() as s:
+        assert s.query(AuditEntry).filter(AuditEntry.action == "logout", AuditEntry.actor == "alice").count() == 1
 
 
 def test_tampered_or_forged_session_cookie_is_no_session(site):
