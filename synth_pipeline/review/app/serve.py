@@ -7,16 +7,17 @@ from collections.abc import Mapping
 
 import sqlalchemy as sa
 
+from synth_pipeline.config import ReviewConfig
 from synth_pipeline.review import users
 from synth_pipeline.review.app.settings import (
     ADMIN_NAME_ENV,
     ADMIN_PASSWORD_ENV,
-    DEFAULT_REJECT_REASONS,
     AppConfigError,
     AppSettings,
     secret_from_env,
 )
-from synth_pipeline.review.db import default_url, make_engine, migrate, session_factory
+from synth_pipeline.review.db import make_engine, migrate, session_factory, store_url
+from synth_pipeline.review.errors import ReviewError
 from synth_pipeline.review.models import User
 
 MIN_ADMIN_PASSWORD_CHARS = 12
@@ -53,21 +54,20 @@ def prepare(settings: AppSettings, environ: Mapping[str, str] | None = None) -> 
 
 
 def settings_for(db_url: str | None, config_path: str | os.PathLike | None,
-                 environ: Mapping[str, str] | None = None) -> AppSettings:
-    """Settings from --db / --config and the environment (the secret key never comes from a file in the repo)."""
-    reasons: tuple[str, ...] = DEFAULT_REJECT_REASONS
+                 environ: Mapping[str, str] | None = None, *, hide_reviewer_names: bool = True) -> AppSettings:
+    """Settings from --db / --config (the store's `store_url` rules) and the secret key from the environment."""
+    secret = secret_from_env(environ)
+    review = ReviewConfig()
     if config_path is not None:
         from synth_pipeline.config import load_pipeline_config
 
-        config = load_pipeline_config(config_path)
-        reasons = tuple(getattr(config.review, "reject_reasons", None) or reasons)
-        if db_url is None:
-            db_url = getattr(config.review, "db_url", None)
-        if db_url is None and not config.storage.bucket:
-            db_url = default_url(config.storage.base)
-    if not db_url:
-        raise AppConfigError("review app: no database; pass --db URL (or --config with review.db_url)")
-    return AppSettings(db_url=db_url, secret_key=secret_from_env(environ), reject_reasons=reasons)
+        review = load_pipeline_config(config_path).review
+    try:
+        url = store_url(db_url, config_path)
+    except ReviewError as exc:
+        raise AppConfigError(f"review app: {exc}") from None
+    return AppSettings(db_url=url, secret_key=secret, reject_reasons=tuple(review.reject_reasons),
+                       gold_min_accuracy=review.gold_min_accuracy, hide_reviewer_names=hide_reviewer_names)
 
 
 def serve(settings: AppSettings, host: str, port: int) -> None:

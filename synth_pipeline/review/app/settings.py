@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from synth_pipeline.config import ReviewConfig
 from synth_pipeline.errors import SynthPipelineError
 
 SECRET_ENV = "SYNTH_REVIEW_SECRET_KEY"
@@ -15,15 +16,8 @@ ADMIN_NAME_ENV = "SYNTH_REVIEW_ADMIN_NAME"
 ADMIN_PASSWORD_ENV = "SYNTH_REVIEW_ADMIN_PASSWORD"
 MIN_SECRET_CHARS = 32
 
-DEFAULT_REJECT_REASONS: tuple[str, ...] = (
-    "factually wrong",
-    "does not follow the instruction",
-    "incoherent or truncated",
-    "unsafe or non-compliant",
-    "wrong format",
-    "duplicate or trivial",
-    "other",
-)
+DEFAULT_REJECT_REASONS: tuple[str, ...] = tuple(ReviewConfig().reject_reasons)
+DEFAULT_GOLD_MIN_ACCURACY: float = ReviewConfig().gold_min_accuracy
 
 
 class AppConfigError(SynthPipelineError):
@@ -32,12 +26,13 @@ class AppConfigError(SynthPipelineError):
 
 @dataclass(frozen=True)
 class AppSettings:
-    """Everything `create_app` reads. Thresholds come from `review` in pipeline.yaml when the CLI has one."""
+    """Everything `create_app` reads; reasons and thresholds come from `review` in pipeline.yaml via the CLI."""
 
     db_url: str
     secret_key: str
     reject_reasons: tuple[str, ...] = DEFAULT_REJECT_REASONS
     hide_reviewer_names: bool = True
+    gold_min_accuracy: float = DEFAULT_GOLD_MIN_ACCURACY
     secure_cookies: bool = False
     session_max_age: int = 8 * 3600
     max_failures: int = 5

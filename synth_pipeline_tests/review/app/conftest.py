@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 from collections.abc import Iterator
@@ -85,11 +86,7 @@ class Site:
         return TestClient(self.app, follow_redirects=False)
 
 
-@pytest.fixture(scope="session")
-def template_store(tmp_path_factory) -> tuple[Path, dict[str, str]]:
-    """Migrated, with the users and tokens: made once (argon2 is slow on purpose), copied per test."""
-    path = tmp_path_factory.mktemp("review-template") / "review.db"
-    url = f"sqlite:///{path}"
+def _add_people(url: str) -> dict[str, str]:
     migrate(url)
     engine = make_engine(url)
     tokens = {}
@@ -97,17 +94,65 @@ def template_store(tmp_path_factory) -> tuple[Path, dict[str, str]]:
         for name, role in PEOPLE.items():
             user = users.create_user(s, name, role, PASSWORD)
             tokens[name] = users.issue_token(s, user, "tests")
-    engine.dispose()  # the last connection checkpoints the WAL into the file
-    return path, tokens
+    engine.dispose()  # on SQLite the last connection checkpoints the WAL into the file
+    return tokens
+
+
+@pytest.fixture(scope="session")
+def template_store(tmp_path_factory) -> tuple[Path, dict[str, str]]:
+    """Migrated, with the users and tokens: made once (argon2 is slow on purpose), copied per test."""
+    path = tmp_path_factory.mktemp("review-template") / "review.db"
+    return path, _add_people(f"sqlite:///{path}")
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server) -> tuple[str, dict[str, str]]:
+    """The same on the session's PostgreSQL server, as a template database."""
+    return "review_app_template", _add_people(pg_server.create_database("review_app_template"))
+
+
+def _pg_copy(pg_server, template: str, name: str) -> str:
+    import psycopg2
+
+    conn = psycopg2.connect(host=pg_server.host, port=pg_server.port, user=pg_server.user, dbname="postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    conn.close()
+    return pg_server.url(name)
+
+
+def _site(url: str, tokens: dict[str, str]) -> Site:
+    app = create_app(AppSettings(db_url=url, secret_key=SECRET, page_size=3))
+    built = Site(app, url, tokens)
+    built.enqueue("v1", [instruction_row(n) for n in range(1, 5)])
+    return built
 
 
 @pytest.fixture
 def site(tmp_path, template_store) -> Iterator[Site]:
     template, tokens = template_store
     shutil.copyfile(template, tmp_path / "review.db")
-    url = f"sqlite:///{tmp_path / 'review.db'}"
-    app = create_app(AppSettings(db_url=url, secret_key=SECRET, page_size=3))
-    built = Site(app, url, tokens)
-    built.enqueue("v1", [instruction_row(n) for n in range(1, 5)])
+    built = _site(f"sqlite:///{tmp_path / 'review.db'}", tokens)
     yield built
-    app.state.engine.dispose()
+    built.app.state.engine.dispose()
+
+
+_pg_names = itertools.count()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_site(request, tmp_path) -> Iterator[Site]:
+    """The site on SQLite and on the real PostgreSQL server (for the API, which scripts drive hardest)."""
+    if request.param == "sqlite":
+        template, tokens = request.getfixturevalue("template_store")
+        shutil.copyfile(template, tmp_path / "review.db")
+        url = f"sqlite:///{tmp_path / 'review.db'}"
+    else:
+        pg_server = request.getfixturevalue("pg_server")
+        template, tokens = request.getfixturevalue("pg_template")
+        url = _pg_copy(pg_server, template, f"review_app_{next(_pg_names)}")
+    built = _site(url, tokens)
+    yield built
+    built.app.state.engine.dispose()

@@ -7,6 +7,12 @@ import pytest
 from synth_pipeline_tests.review.app.conftest import SCORES, instruction_row
 
 
+@pytest.fixture
+def site(any_site):
+    """Every API test runs on SQLite and on the real PostgreSQL server."""
+    return any_site
+
+
 def test_no_token_or_a_bad_token_is_401(site):
     api = site.api()
     for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": f"Basic {site.tokens['alice']}"}):

@@ -17,6 +17,7 @@ PAGES_BY_ROLE = {
     "/reports/patterns": {"root", "dave", "erin", "carol"},
     "/audit": {"root", "dave"},
     "/admin/users": {"root"},
+    "/admin/settings": {"root"},
 }
 
 
@@ -102,6 +103,8 @@ def test_logout_needs_csrf_and_ends_the_session(site):
     assert client.post("/logout", data={}).status_code == 403
     assert client.post("/logout", data={"csrf_token": token}).status_code == 303
     assert client.get("/queue").status_code == 303
+    with site.session() as s:
+        assert s.query(AuditEntry).filter(AuditEntry.action == "logout", AuditEntry.actor == "alice").count() == 1
 
 
 def test_tampered_or_forged_session_cookie_is_no_session(site):
@@ -249,3 +252,36 @@ def test_admin_creates_users_changes_roles_and_issues_tokens(site):
 def test_audit_page_verifies_the_chain(site):
     page = site.login("dave").get("/audit?verify=1")
     assert page.status_code == 200 and "Chain intact" in page.text
+
+
+def test_progress_page_reports_agreement_to_readers_only(site):
+    site.enqueue("v2", [instruction_row(40), instruction_row(41)], overlap=1.0)
+    api = site.api()
+    for item_id in site.item_ids("v2"):
+        for who in ("alice", "bob"):
+            assert api.post(f"/api/v1/items/{item_id}/responses", headers=site.bearer(who),
+                            json={"decision": "accept", "scores": SCORES}).status_code == 201
+    report = site.login("dave").get("/reports/progress?version=v2")
+    assert report.status_code == 200
+    assert 'id="agreement"' in report.text and 'id="reviewers"' in report.text
+    assert "Every item of this version is decided." in report.text
+    assert "<td>alice</td>" in report.text and "<td>bob</td>" in report.text
+    own = site.login("alice").get("/reports/progress?version=v2")
+    assert own.status_code == 200 and "2 of 2 items decided" in own.text
+    assert 'id="reviewers"' not in own.text and "<td>bob</td>" not in own.text
+    empty = site.login("dave").get("/reports/progress?version=v1")
+    assert "N/A" in empty.text  # nobody rated an item twice: agreement is not measured
+
+
+def test_skipping_gives_the_item_back_and_moves_on(site):
+    alice = site.login("alice")
+    ids = site.item_ids("v1")
+    page = alice.get(alice.get("/next?version=v1").headers["location"])
+    assert f'action="/items/{ids[0]}/skip"' in page.text
+    assert alice.post(f"/items/{ids[0]}/skip", data={}).status_code == 403  # CSRF
+    skipped = alice.post(f"/items/{ids[0]}/skip", data={"csrf_token": csrf_of(page.text)})
+    assert skipped.status_code == 303
+    assert alice.get(skipped.headers["location"]).headers["location"] == f"/items/{ids[1]}"
+    assert alice.get(f"/items/{ids[0]}").status_code == 200  # alice's discarded response still lets her read it
+    bob = site.login("bob")
+    assert bob.get(f"/items/{ids[0]}").status_code == 200  # back in the queue for others

@@ -38,6 +38,12 @@ def users_page(request: Request, admin: User = Depends(require_roles("admin")),
     return _page(request, session)
 
 
+@router.get("/settings")
+def settings_page(request: Request, admin: User = Depends(require_roles("admin"))) -> Response:
+    """What this server runs with; the values come from pipeline.yaml and the command line."""
+    return render(request, "admin_settings.html", settings=request.app.state.settings)
+
+
 @router.post("/users")
 def create(request: Request, form: FormData = Depends(csrf_form), admin: User = Depends(require_roles("admin")),
            session: Session = Depends(db)) -> Response:

@@ -7,8 +7,8 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from synth_pipeline.review import users
-from synth_pipeline.review.app.deps import csrf_form, current_user, db
+from synth_pipeline.review import audit, users
+from synth_pipeline.review.app.deps import csrf_form, current_user, db, session_data
 from synth_pipeline.review.app.pages import HOME_BY_ROLE, redirect, render, safe_next, set_session
 from synth_pipeline.review.app.security import SESSION_COOKIE, SessionData
 from synth_pipeline.review.models import User
@@ -44,7 +44,12 @@ def login(request: Request, form: FormData = Depends(csrf_form), session: Sessio
 
 
 @router.post("/logout")
-def logout(form: FormData = Depends(csrf_form)) -> Response:
+def logout(request: Request, form: FormData = Depends(csrf_form), session: Session = Depends(db)) -> Response:
+    data = session_data(request)
+    user = session.get(User, data.user_id) if data is not None and data.user_id is not None else None
+    if user is not None:
+        audit.append(session, user.name, "logout", f"user:{user.name}")
+        session.commit()
     response = redirect("/login")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

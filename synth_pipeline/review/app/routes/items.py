@@ -119,6 +119,18 @@ def decide(request: Request, item_id: int, form: FormData = Depends(csrf_form),
     return redirect("/next?" + urlencode({"version": item.version}))
 
 
+@router.post("/items/{item_id}/skip")
+def skip(item_id: int, form: FormData = Depends(csrf_form), user: User = Depends(require_roles("reviewer")),
+         session: Session = Depends(db)) -> Response:
+    """Give the item back (its draft is discarded, so it is not handed to this reviewer again) and move on."""
+    item = viewable_item(session, user, item_id)
+    try:
+        queue.discard_draft(session, item.id, user)
+    except queue.ReviewError as exc:
+        raise HTTPException(store_error_status(exc), str(exc)) from None
+    return redirect("/next?" + urlencode({"version": item.version}))
+
+
 @router.get("/browse")
 def browse(request: Request, version: str | None = None, after: int | None = None,
            user: User = Depends(require_roles(*READERS)), session: Session = Depends(db)) -> Response:

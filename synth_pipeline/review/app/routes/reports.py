@@ -7,16 +7,19 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from synth_pipeline.review import audit, queue
+from synth_pipeline.review.agreement import display
 from synth_pipeline.review.app import queries
 from synth_pipeline.review.app.deps import db, require_roles
 from synth_pipeline.review.app.pages import render
 from synth_pipeline.review.app.patterns import GROUPINGS, rejection_patterns
 from synth_pipeline.review.models import User
+from synth_pipeline.review.report import agreement_block, reviewer_block
 
 router = APIRouter()
 
 REPORT_READERS = ("admin", "auditor", "viewer", "adjudicator")
 AUDIT_READERS = ("admin", "auditor")
+AGREEMENT_READERS = ("admin", "auditor", "viewer")
 
 
 def _version(session: Session, version: str | None) -> tuple[list[str], str | None]:
@@ -32,8 +35,15 @@ def progress_page(request: Request, version: str | None = None,
                   session: Session = Depends(db)) -> Response:
     known, version = _version(session, version)
     progress = queue.progress(session, version) if version else None
+    agreement = reviewers = None
+    if version and user.role in AGREEMENT_READERS:  # others' names and accuracy are not a reviewer's business
+        ratings = queue.ratings(session, version)
+        agreement = agreement_block(ratings)
+        reviewers = reviewer_block(ratings, queue.final_decisions(session, version),
+                                   request.app.state.settings.gold_min_accuracy)
     return render(request, "progress.html", versions=known, version=version, progress=progress,
-                  complete=queue.version_complete(session, version) if version else False)
+                  complete=queue.version_complete(session, version) if version else False,
+                  agreement=agreement, reviewers=reviewers, na=display)
 
 
 @router.get("/reports/patterns")

@@ -1,5 +1,6 @@
-// Keyboard-first review: a accept, e edit, r reject, n next; Ctrl+Enter submits the open panel,
-// Escape leaves a text field. Keys are ignored while typing in a field.
+// Keyboard-first review: a accept, e edit, r reject, n next; 1-5 score the highlighted rubric
+// dimension and move to the next one; Ctrl+Enter submits the open panel, Escape leaves a text
+// field. Keys are ignored while typing in a field.
 (function () {
   "use strict";
 
@@ -33,7 +34,29 @@
     if (panel && !panel.hidden && button) { button.click(); }
   }
 
+  var scoreIndex = 0;
+
+  function scoreSelects() {
+    return Array.prototype.slice.call(document.querySelectorAll(".rubric select"));
+  }
+
+  function markCurrent() {
+    scoreSelects().forEach(function (select, i) {
+      select.parentElement.classList.toggle("current", i === scoreIndex);
+    });
+  }
+
+  function score(digit) {
+    var selects = scoreSelects();
+    if (!selects.length) { return false; }
+    selects[scoreIndex].value = digit;
+    scoreIndex = (scoreIndex + 1) % selects.length;
+    markCurrent();
+    return true;
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    markCurrent();
     document.querySelectorAll("button[data-panel]").forEach(function (button) {
       button.addEventListener("click", function () { openPanel(button); });
     });
@@ -50,6 +73,10 @@
       return;
     }
     if (typing(event.target) || event.ctrlKey || event.metaKey || event.altKey) { return; }
+    if (/^[1-5]$/.test(event.key)) {
+      if (score(event.key)) { event.preventDefault(); }
+      return;
+    }
     var control = document.querySelector('[data-key="' + event.key.toLowerCase() + '"]');
     if (!control || control.hidden) { return; }
     event.preventDefault();
