@@ -214,6 +214,27 @@ def audit_verify(db: str | None = DB_OPTION, config: Path | None = STORE_CONFIG_
     console.print(f"audit chain ok: {result.entries} entries")
 
 
+@review_app.command("serve")
+def review_serve(host: str = typer.Option("127.0.0.1", help="address to listen on"),
+                 port: int = typer.Option(8000, help="port to listen on"),
+                 db: str | None = DB_OPTION, config: Path | None = STORE_CONFIG_OPTION,
+                 show_reviewer_names: bool = typer.Option(False, help="show adjudicators who answered what"),
+                 debug: bool = typer.Option(False, help="show tracebacks")) -> None:
+    """Serve the review web app. Needs SYNTH_REVIEW_SECRET_KEY (or _FILE), and on an empty database
+    SYNTH_REVIEW_ADMIN_PASSWORD for the first admin: there is no default secret or password."""
+    use_offline_defaults()
+    try:
+        from synth_pipeline.review.app.serve import prepare, serve, settings_for
+
+        settings = settings_for(db, config, hide_reviewer_names=not show_reviewer_names)
+        created = prepare(settings)
+        if created:
+            console.print(f"created the first admin [bold]{escape(created)}[/] from SYNTH_REVIEW_ADMIN_PASSWORD")
+        serve(settings, host, port)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one clear line
+        _fail(exc, debug)
+
+
 def main() -> None:  # pragma: no cover - console entry for `python -m synth_pipeline.cli`
     sys.exit(app())
 

@@ -361,7 +361,8 @@ class PrelabelConfig(_Strict):
     enabled: bool = True
     below_gate: Literal["review", "reject"] = Field(
         "review", description="rows whose judge mean is under gates.judge_min: the human review queue "
-        "(only when review.mode is human; with review.mode auto nobody reviews them, so they are rejected) or reject"
+        "(when review.mode is sample or human; with review.mode auto nobody reviews them, so they are rejected) "
+        "or reject"
     )
     on_judge_error: Literal["review", "reject"] = Field(
         "review", description="rows the judge could not score (failed call or unparseable answer); "
@@ -371,31 +372,48 @@ class PrelabelConfig(_Strict):
     classify_template: str = Field("classify_taxonomy", description="domain/difficulty prompt template")
 
 
-# Context key the loader sets: settings that only a feature still to be built would read are
-# refused in a user's file, while code and tests may still construct them.
-FROM_FILE = "from_file"
+# the review app's default list (review/app/settings.py), so a reviewer's choice always matches
+REVIEW_REJECT_REASONS = [
+    "factually wrong", "does not follow the instruction", "incoherent or truncated", "unsafe or non-compliant",
+    "wrong format", "duplicate or trivial", "other",
+]
 
 
 class ReviewConfig(_Strict):
-    """Human QA. The review phase is not built yet, so a config file may only keep the defaults:
-    `mode: human` would park rows in a queue nobody works, and the rest is read by nothing."""
+    """Human QA (`review/`): who reviews which prelabeled rows, how often, and where the queue lives."""
 
-    mode: Literal["auto", "human"] = Field(
-        "auto", description="auto: rows the judge does not pass are rejected; human: they wait for review"
+    mode: Literal["auto", "sample", "human"] = Field(
+        "auto", description="auto: no humans, the judge gate decides and rows are marked auto; sample: a share "
+        "is reviewed and the judge gate decides the rest; human: every row is reviewed. Rows under the gate, "
+        "unscored or flagged expert_review_required always go to humans in sample and human modes"
     )
-    overlap: float = Field(0.1, ge=0.0, le=1.0, description="share of rows every reviewer sees (agreement)")
-    reviewers_per_item: int = Field(2, ge=1)
+    sample_share: float = Field(0.1, ge=0.0, le=1.0, description="sample mode: share of rows sent to humans "
+                                "(chosen by a seeded hash of the row id)")
+    overlap: float = Field(0.1, ge=0.0, le=1.0,
+                           description="share of queued rows reviewed blind by reviewers_per_item people (agreement)")
+    reviewers_per_item: int = Field(2, ge=2, description="reviewers on an overlap or gold item")
+    gold_share: float = Field(0.0, ge=0.0, le=1.0, description="gold items mixed in blind, as a share of queued rows")
+    gold_file: str | None = Field(None, description="JSONL of gold items ({record, decision, scores}), "
+                                  "relative to the config file")
+    gold_min_accuracy: float = Field(0.8, ge=0.0, le=1.0,
+                                     description="reviewers under this accuracy on gold items are flagged")
+    batch_size: int = Field(50, ge=1, le=1000, description="rows enqueued at a time as the judge scores them")
+    db_url: str | None = Field(None, description="review store (SQLAlchemy URL); default: SQLite under a local "
+                               "storage.base; required with S3 storage")
+    reject_reasons: list[str] = Field(default_factory=lambda: list(REVIEW_REJECT_REASONS), min_length=1,
+                                      description="reasons a reviewer picks from when rejecting (plus free text)")
+    seed: int = Field(0, description="seed of the hashes that pick sampled, overlap and gold items")
 
-    @field_validator("mode", "overlap", "reviewers_per_item")
-    @classmethod
-    def _review_not_built(cls, value: Any, info: ValidationInfo) -> Any:
-        default = cls.model_fields[info.field_name].default
-        if info.context and info.context.get(FROM_FILE) and value != default:
-            raise ValueError(
-                f"{value!r}: the human review phase is not built yet, so review.{info.field_name} must stay "
-                f"{default!r} (remove the setting)"
-            )
-        return value
+    @model_validator(mode="after")
+    def _gold_needs_file(self) -> ReviewConfig:
+        if self.gold_share > 0 and not self.gold_file:
+            raise ValueError("gold_share > 0 needs review.gold_file (JSONL of items with known decisions)")
+        return self
+
+    @property
+    def human(self) -> bool:
+        """Whether people review rows at all (sample or human mode)."""
+        return self.mode != "auto"
 
 
 BUILTIN_SUITES = ["mmlu", "hellaswag", "arc", "gsm8k", "humaneval", "mbpp", "math"]
@@ -565,6 +583,14 @@ class PipelineConfig(_Strict):
                 raise ValueError(f"export.formats: {exc}") from None
         return self
 
+    @model_validator(mode="after")
+    def _review_store_reachable(self) -> PipelineConfig:
+        """A SQLite file cannot live in a bucket: with S3 storage a human review names its database."""
+        if self.review.human and self.storage.bucket and not self.review.db_url:
+            raise ValueError("review.db_url: required when review.mode is not auto and storage is S3 "
+                             "(e.g. postgresql+psycopg2://user@host/review)")
+        return self
+
     @property
     def base_dir(self) -> Path:
         return Path(self.config_path).parent if self.config_path else Path.cwd()
@@ -658,7 +684,7 @@ def load_pipeline_config(path: str | Path) -> PipelineConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}:1: expected a mapping of settings at the top level")
     try:
-        config = PipelineConfig.model_validate(data, context={FROM_FILE: True})
+        config = PipelineConfig.model_validate(data)
     except ValidationError as exc:
         raise _validation_error(path, lines, exc) from None
     config.config_path = str(path)

@@ -21,3 +21,7 @@ class StorageError(SynthPipelineError):
 
 class ReleaseError(SynthPipelineError):
     """A release cannot be written (e.g. the version was already released)."""
+
+
+class ReviewIncomplete(SynthPipelineError):
+    """A version's human review is not finished: the reviewed phase waits for its queue to complete."""

@@ -40,7 +40,7 @@ PHASES: tuple[PhaseSpec, ...] = (
               ("synth_pipeline.ingest.imports:import_rows",)),
     PhaseSpec("filtered", ("generated", "seeds"), "synth_pipeline.filtering.phase:run"),
     PhaseSpec("prelabeled", ("filtered",), "synth_pipeline.prelabel.phase:run"),
-    PhaseSpec("reviewed", ("prelabeled",), None),
+    PhaseSpec("reviewed", ("prelabeled",), "synth_pipeline.review.phase:run"),
     PhaseSpec("decontaminated", ("reviewed",), "synth_pipeline.decontam.phase:run"),
     PhaseSpec("release", ("decontaminated",), "synth_pipeline.export.release:write_release"),
 )

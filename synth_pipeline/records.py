@@ -42,6 +42,8 @@ METADATA_TYPE = pa.struct(
         pa.field("task_type", pa.string()),
         pa.field("qa_status", pa.string()),
         pa.field("reviewer_ids", pa.list_(pa.string())),
+        # how the review decided: unanimous / adjudicated / auto (tables written before it read it as null)
+        pa.field("qa_decision", pa.string()),
         pa.field("scores", pa.map_(pa.string(), pa.float64())),
         pa.field("tokens_in", pa.int64()),
         pa.field("tokens_out", pa.int64()),

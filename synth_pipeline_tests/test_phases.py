@@ -6,7 +6,7 @@ import dagster as dg
 import pytest
 
 from synth_pipeline.definitions import defs
-from synth_pipeline.phases import PHASE_NAMES, PHASES, TABLE_PHASES, phase
+from synth_pipeline.phases import PHASE_NAMES, PHASES, TABLE_PHASES, PhaseSpec, phase
 
 
 def test_every_phase_reads_only_phases_before_it():
@@ -40,6 +40,6 @@ def test_table_phase_entry_points_return_a_phase_output():
 
 def test_unbuilt_and_unknown_phases_say_so():
     with pytest.raises(LookupError, match="'reviewed' has no domain entry point"):
-        phase("reviewed").load()
+        PhaseSpec("reviewed", ("prelabeled",), None).load()
     with pytest.raises(KeyError, match="no phase 'filter'; phases: seeds, generated"):
         phase("filter")

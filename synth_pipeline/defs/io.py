@@ -36,6 +36,10 @@ def bias_report_key(version: str) -> str:
     return f"decontaminated/{version}.bias.json"
 
 
+def review_report_key(version: str) -> str:
+    return f"reviewed/{version}.review.json"
+
+
 def _asset_and_version(context: dg.OutputContext | dg.InputContext) -> tuple[str, str]:
     asset = context.asset_key.path[-1]
     if not context.has_asset_partitions:

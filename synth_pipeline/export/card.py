@@ -22,10 +22,21 @@ def size_category(n: int) -> str:
 def _review_lines(qa: dict[str, Any]) -> list[str]:
     review = qa.get("review") or {}
     if review.get("implemented") is False or not review:
-        return ["- **Rows are unreviewed.** No person has read them: the human review phase is not built "
-                "yet, so rows passed through it unchanged and inter-rater agreement (kappa) was not measured."]
-    kappa = review.get("kappa")
-    return [f"- Human review ran; agreement kappa: {kappa if kappa is not None else 'not measured'}."]
+        return ["- **Rows are unreviewed.** No person has read them: the human review phase did not run, "
+                "so rows passed through it unchanged and inter-rater agreement (kappa) was not measured."]
+    kappa = review.get("kappa_display") or (review.get("kappa") if review.get("kappa") is not None else "N/A")
+    if review.get("mode", "auto") == "auto":
+        return ["- **Rows are unreviewed.** No person has read them: `review.mode` is auto, so the LLM judge's "
+                f"gate decided every row (qa_status `auto`); agreement kappa: {kappa}."]
+    status = ", ".join(f"{n} {s}" for s, n in sorted((review.get("qa_status") or {}).items()))
+    decided = ", ".join(f"{n} {d}" for d, n in sorted((review.get("decided_by") or {}).items()))
+    lines = [f"- Human review ran (`review.mode` {review['mode']}): {status or 'no rows'}; decided: "
+             f"{decided or 'none'}; agreement kappa (Fleiss, accept/edit/reject): {kappa}."]
+    if review.get("mode") == "sample":
+        lines.append("- Rows outside the review sample were decided by the LLM judge's gate (qa_status `auto`).")
+    if review.get("flagged_reviewers"):
+        lines.append(f"- Reviewers under the gold-item accuracy threshold: {', '.join(review['flagged_reviewers'])}.")
+    return lines
 
 
 def _judge_lines(qa: dict[str, Any], thresholds: dict[str, Any]) -> list[str]:

@@ -22,11 +22,12 @@ def seed_set_hash(seed_ids: Iterable[str]) -> str:
 
 
 def run_facts(seed_ids: list[str], summaries: Mapping[str, dict[str, Any]], bias: dict[str, Any] | None,
-              checks: list[dict[str, Any]]) -> dict[str, Any]:
+              checks: list[dict[str, Any]], review_report: dict[str, Any] | None = None) -> dict[str, Any]:
     """The `extra_metadata` of a pipeline run's release: seed set, the generation phase's LLM usage,
     the bias report, every check's outcome and the review phase's block.
 
-    `summaries` maps each upstream phase ("generated", "reviewed", …) to its summary dict.
+    `summaries` maps each upstream phase ("generated", "reviewed", …) to its summary dict;
+    `review_report` is the reviewed phase's full report (with how each row was decided), when stored.
     """
     generated = summaries["generated"]["metrics"]
     review = summaries["reviewed"]
@@ -37,7 +38,7 @@ def run_facts(seed_ids: list[str], summaries: Mapping[str, dict[str, Any]], bias
         "cost_usd": generated.get("cost_usd"), "llm_calls": generated.get("calls"),
         "bias": bias,
         "checks": checks,
-        "review": {"implemented": review["implemented"], **review["metrics"]},
+        "review": {"implemented": review["implemented"], **(review_report or review["metrics"])},
     }
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from synth_pipeline.config import PipelineConfig
 from synth_pipeline.export.release_gates import gate_status, release_gates
+from synth_pipeline.review.report import qa_review_block
 
 # qa_report gate table: metric name a phase may report -> (gate field in GatesConfig, comparison).
 GATE_METRICS: dict[str, tuple[str, str]] = {
@@ -76,7 +77,7 @@ def build_qa_report(config: PipelineConfig, version: str, summaries: list[dict[s
         "all_gates_pass": all(g["status"] == "passed" for g in gates),
         "blocking_gates_pass": all(g["status"] == "passed" for g in gates if g["blocking"]),
         "thresholds": gates_cfg,
-        "review": extra.get("review"),
+        "review": qa_review_block(extra.get("review")),
         "bias": extra.get("bias"),
         "release": {"rows": rows, "splits": counts, "split_groups": plan_info["groups"],
                     "rows_schema_validated": plan_info["rows_validated"],

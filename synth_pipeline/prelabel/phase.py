@@ -3,14 +3,17 @@
 The judge scores the five review dimensions (1-5) with a rationale; a second structured call
 tags domain and difficulty from the taxonomy (grammar-enforced enums where the provider supports
 JSON schema). Rows under the judge gate, or that the judge could not score, go to the human
-review queue (qa_status ``needs_review``) only when a human review runs (``review.mode: human``);
-otherwise nobody would look at them, so they are rejected with their own rule and never released.
+review queue (qa_status ``needs_review``) only when a human review runs (``review.mode`` sample or
+human); otherwise nobody would look at them, so they are rejected with their own rule and never released.
+With an `on_batch` callback the rows are scored in batches of ``review.batch_size`` and each batch's
+kept rows are handed over as soon as it is scored, so people can start reviewing before the judge ends.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
@@ -64,15 +67,26 @@ def _mean(values: list[float]) -> float | None:
 
 def _route(policy: str, review_mode: str) -> str:
     """`review` only means something when a human review queue exists; without one it is `reject`."""
-    return "review" if policy == "review" and review_mode == "human" else "reject"
+    return "review" if policy == "review" and review_mode in ("sample", "human") else "reject"
 
 
 def run(table: pa.Table, config: PipelineConfig, taxonomy: TaxonomyConfig | None,
-                 judge: LLMClient) -> PhaseOutput:
+        judge: LLMClient, on_batch: Callable[[pa.Table], Any] | None = None) -> PhaseOutput:
+    """Score and tag every row; `on_batch` gets each scored batch's kept rows (the review queue's intake)."""
     retries = config.generation.invalid_retries
     before = judge.stats.as_dict()
-    results: dict[str, JudgeResult] = {r.id: r for r in judge_rows(table, judge, config.prelabel.template, retries)}
-    tags = classify_rows(table, taxonomy, judge, config.prelabel.classify_template, retries) if taxonomy else {}
+    step = config.review.batch_size if on_batch is not None else max(table.num_rows, 1)
+    results: dict[str, JudgeResult] = {}
+    tags: dict[str, dict[str, str] | str] = {}
+    for offset in range(0, table.num_rows, step):
+        chunk = table.slice(offset, step)
+        chunk_results = {r.id: r for r in judge_rows(chunk, judge, config.prelabel.template, retries)}
+        chunk_tags = classify_rows(chunk, taxonomy, judge, config.prelabel.classify_template, retries) \
+            if taxonomy else {}
+        results.update(chunk_results)
+        tags.update(chunk_tags)
+        if on_batch is not None:
+            on_batch(apply_judgements(chunk, chunk_results, chunk_tags, config, judge.model_id).kept)
     after = judge.stats.as_dict()
     usage = {k: after[k] - before[k] for k in ("calls", "cache_hits", "tokens_in", "tokens_out", "cost_usd")
              if isinstance(after.get(k), (int, float))}

@@ -81,7 +81,7 @@ def test_metadata_qa_report_and_card(released, hf_cache):
     assert {(g["metric"], g["passed"]) for g in qa["gates"]} >= {("ttr", True), ("decontam_matches", True),
                                                                   ("schema_valid_rate", True),
                                                                   ("pii_count", True)}
-    assert qa["review"] == {"kappa": 0.9} and qa["release"]["splits"] == result.splits
+    assert qa["review"] == {"kappa": 0.9, "kappa_display": "0.900"} and qa["release"]["splits"] == result.splits
     card = (root / "README.md").read_text()
     assert card.startswith("---\n") and "- synthetic" in card and "This dataset is synthetic" in card
     # The card's YAML `configs` is what the Hub reads: loading the folder itself finds the splits.

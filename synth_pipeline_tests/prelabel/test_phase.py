@@ -142,3 +142,32 @@ def test_reject_policy_sends_rows_under_the_gate_to_the_rejected_table(judge):
     assert rules <= {RULE_BELOW_GATE, RULE_UNSCORED}
     below = [r for r in out.rejected.to_pylist() if r["rule"] == RULE_BELOW_GATE]
     assert all(float(r["value"]) < 5.01 and r["threshold"] == "5.01" for r in below)
+
+
+def _grader(body):
+    response = body["messages"][-1]["content"].rsplit("Response:\n", 1)[1]
+    score = 2 if "weak" in response else 5
+    return json.dumps({**dict.fromkeys(DIMENSIONS, score), "rationale": "scripted"})
+
+
+def test_rows_reach_the_review_queue_in_batches_as_they_are_scored():
+    from synth_pipeline_tests.llm.fault_server import FaultServer
+
+    rows = to_table([{"id": f"r{i}", "instruction": f"Task {i}", "input": "",
+                      "output": "weak answer" if i % 4 == 0 else "good answer", "metadata": make_metadata()}
+                     for i in range(7)], RecordKind.INSTRUCTION)
+    config = PipelineConfig(seeds=SeedsConfig(paths=["x"]), review=ReviewConfig(mode="sample", batch_size=3))
+    handed: list[tuple[list[str], int]] = []
+    with FaultServer(responder=_grader) as server:
+        judge = LLMClient(ModelConfig(model="openai/judge", max_retries=0), None, api_base=server.api_base)
+        out = run_prelabel(rows, config, None, judge,
+                           on_batch=lambda kept: handed.append((kept.column("id").to_pylist(), server.calls)))
+        batched_calls = server.calls
+        whole = run_prelabel(rows, config, None, judge)
+    assert [ids for ids, _ in handed] == [["r0", "r1", "r2"], ["r3", "r4", "r5"], ["r6"]]
+    assert [calls for _, calls in handed] == [3, 6, 7]  # each batch is handed over once it is scored
+    assert batched_calls == 7
+    # sample mode keeps the weak rows for people; the batches add up to the phase's output
+    assert out.kept.column("id").to_pylist() == [f"r{i}" for i in range(7)] and out.rejected.num_rows == 0
+    assert out.metrics["needs_review_rows"] == 2 and out.metrics["below_gate_route"] == "review"
+    assert whole.kept.to_pylist() == out.kept.to_pylist()

@@ -20,7 +20,12 @@ def prelabeled(context: dg.AssetExecutionContext, filtered: Rows, pipeline: Pipe
     progress = phase_progress(context, "prelabeled")
     # one judge request per row, and one tagging request per row when there is a taxonomy
     expected = filtered.num_rows * (2 if pipeline.taxonomy else 1)
+    on_batch = None
+    if config.review.human:  # people start on each scored batch while the judge goes on
+        from synth_pipeline.review.intake import Intake
+
+        on_batch = Intake.for_config(config, context.partition_key)
     with watch_llm(progress, [teacher.client("judge")], expected=expected) as (judge,):
-        output = prelabel.run(filtered.read(), config, pipeline.taxonomy, judge)
+        output = prelabel.run(filtered.read(), config, pipeline.taxonomy, judge, on_batch=on_batch)
     progress.finish()
     return emit(context, output, rows_in=filtered.num_rows)

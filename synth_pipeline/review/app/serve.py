@@ -1,0 +1,79 @@
+"""Starting the app for `synth-pipeline review serve`: migrate, make the first admin, run uvicorn."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import sqlalchemy as sa
+
+from synth_pipeline.config import ReviewConfig
+from synth_pipeline.review import users
+from synth_pipeline.review.app.settings import (
+    ADMIN_NAME_ENV,
+    ADMIN_PASSWORD_ENV,
+    AppConfigError,
+    AppSettings,
+    secret_from_env,
+)
+from synth_pipeline.review.db import make_engine, migrate, session_factory, store_url
+from synth_pipeline.review.errors import ReviewError
+from synth_pipeline.review.models import User
+
+MIN_ADMIN_PASSWORD_CHARS = 12
+
+
+def bootstrap_admin(db_url: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """On a database without users, create the first admin from the environment; there is no default.
+
+    Returns the name of the admin created, or None when the database already has users.
+    """
+    env = os.environ if environ is None else environ
+    engine = make_engine(db_url)
+    try:
+        with session_factory(engine)() as session:
+            if session.execute(sa.select(sa.func.count(User.id))).scalar():
+                return None
+            name = env.get(ADMIN_NAME_ENV, "admin").strip() or "admin"
+            password = env.get(ADMIN_PASSWORD_ENV, "")
+            if len(password) < MIN_ADMIN_PASSWORD_CHARS:
+                raise AppConfigError(
+                    f"review app: the database has no users; set {ADMIN_PASSWORD_ENV} (at least "
+                    f"{MIN_ADMIN_PASSWORD_CHARS} characters, and {ADMIN_NAME_ENV} for a name other than 'admin') "
+                    "to create the first admin")
+            users.create_user(session, name, "admin", password, actor="system")
+            return name
+    finally:
+        engine.dispose()
+
+
+def prepare(settings: AppSettings, environ: Mapping[str, str] | None = None) -> str | None:
+    """Bring the schema up to date and make sure someone can sign in."""
+    migrate(settings.db_url)
+    return bootstrap_admin(settings.db_url, environ)
+
+
+def settings_for(db_url: str | None, config_path: str | os.PathLike | None,
+                 environ: Mapping[str, str] | None = None, *, hide_reviewer_names: bool = True) -> AppSettings:
+    """Settings from --db / --config (the store's `store_url` rules) and the secret key from the environment."""
+    secret = secret_from_env(environ)
+    review = ReviewConfig()
+    if config_path is not None:
+        from synth_pipeline.config import load_pipeline_config
+
+        review = load_pipeline_config(config_path).review
+    try:
+        url = store_url(db_url, config_path)
+    except ReviewError as exc:
+        raise AppConfigError(f"review app: {exc}") from None
+    return AppSettings(db_url=url, secret_key=secret, reject_reasons=tuple(review.reject_reasons),
+                       gold_min_accuracy=review.gold_min_accuracy, hide_reviewer_names=hide_reviewer_names)
+
+
+def serve(settings: AppSettings, host: str, port: int) -> None:
+    import uvicorn
+
+    from synth_pipeline.review.app.factory import create_app
+
+    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=False, server_header=False,
+                log_level="info")
