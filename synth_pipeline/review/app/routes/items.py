@@ -12,7 +12,15 @@ from starlette.datastructures import FormData
 from synth_pipeline.judge.rubric import DIMENSIONS
 from synth_pipeline.review import audit, queue
 from synth_pipeline.review.app import queries
-from synth_pipeline.review.app.deps import csrf_form, current_user, db, require_roles, viewable_item
+from synth_pipeline.review.app.deps import (
+    csrf_form,
+    current_user,
+    db,
+    require_roles,
+    store_error_status,
+    version_or_first,
+    viewable_item,
+)
 from synth_pipeline.review.app.forms import DecisionError, apply_edits, build_decision, editable_fields
 from synth_pipeline.review.app.pages import redirect, render
 from synth_pipeline.review.models import Item, User
@@ -20,27 +28,10 @@ from synth_pipeline.review.models import Item, User
 router = APIRouter()
 
 READERS = ("admin", "auditor", "viewer")
-STORE_ERRORS: tuple[tuple[type[Exception], int], ...] = (
-    (queue.NotFound, 404), (queue.NotEligible, 403), (queue.QuotaFull, 409), (queue.AlreadySubmitted, 409),
-    (queue.InvalidResponse, 422), (queue.ReviewError, 400),
-)
-
-
-def store_error_status(exc: Exception) -> int:
-    return next(status for kind, status in STORE_ERRORS if isinstance(exc, kind))
-
-
-def _version_or_first(session: Session, version: str | None) -> tuple[list[str], str | None]:
-    known = queries.versions(session)
-    if version is not None and version not in known:
-        raise HTTPException(404, f"version {version!r} has no items in the review queue")
-    return known, version or (known[0] if known else None)
-
-
 @router.get("/queue")
 def queue_view(request: Request, version: str | None = None, after: int | None = None,
                user: User = Depends(require_roles("reviewer")), session: Session = Depends(db)) -> Response:
-    known, version = _version_or_first(session, version)
+    known, version = version_or_first(session, version)
     page = queue.queue_page(session, user, version, after_seq=after,
                             limit=request.app.state.settings.page_size) if version else []
     progress = queue.progress(session, version) if version else None
@@ -134,7 +125,7 @@ def skip(item_id: int, form: FormData = Depends(csrf_form), user: User = Depends
 @router.get("/browse")
 def browse(request: Request, version: str | None = None, after: int | None = None,
            user: User = Depends(require_roles(*READERS)), session: Session = Depends(db)) -> Response:
-    known, version = _version_or_first(session, version)
+    known, version = version_or_first(session, version)
     size = request.app.state.settings.page_size
     page = queries.items_page(session, version, after, size) if version else []
     return render(request, "browse.html", versions=known, version=version, items=page,
