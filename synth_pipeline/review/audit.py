@@ -5,6 +5,8 @@ reordering any entry breaks the chain from there on. Appends serialise on the on
 (`SELECT ... FOR UPDATE` on PostgreSQL; on SQLite every store transaction begins IMMEDIATE, see
 `db.make_engine`), so two concurrent appends can never claim the same sequence number or fork it.
 `append` joins the caller's transaction: the entry commits or rolls back with the change it records.
+On PostgreSQL the entry it returns is not attached to the session (it was written in one statement
+with the head); read entries back with a query.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from synth_pipeline.review.db import FRESH
 from synth_pipeline.review.models import GENESIS_HASH, AuditEntry, AuditHead, as_utc, utcnow
 
 VERIFY_BATCH = 5000
@@ -48,7 +51,8 @@ def entry_hash(seq: int, at: datetime, actor: str, action: str, target: str | No
 
 
 def _lock_head(session: Session) -> AuditHead:
-    head = session.execute(sa.select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+    head = session.execute(sa.select(AuditHead).where(AuditHead.id == 1).with_for_update(),
+                           execution_options=FRESH).scalar_one_or_none()
     if head is None:
         raise RuntimeError("the review store has no audit chain head: run review.db.migrate(url) first")
     return head
@@ -66,6 +70,16 @@ def append(session: Session, actor: str, action: str, target: str | None = None,
     digest = entry_hash(seq, at, actor, action, target, before, after, head.hash)
     entry = AuditEntry(seq=seq, at=at, actor=actor, action=action, target=target, before=before, after=after,
                        prev_hash=head.hash, hash=digest)
+    if session.get_bind().dialect.name == "postgresql":
+        # One round trip while the chain is locked: the head moves and the entry lands together.
+        session.flush()
+        moved = (sa.update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=digest).cte("moved"))
+        values = {c: getattr(entry, c) for c in ("seq", "at", "actor", "action", "target", "before", "after",
+                                                 "prev_hash", "hash")}
+        session.execute(sa.insert(AuditEntry).values(**values).add_cte(moved),
+                        execution_options={"synchronize_session": False})
+        session.expire(head)
+        return entry
     session.add(entry)
     head.seq, head.hash = seq, digest
     session.flush()

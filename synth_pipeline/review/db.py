@@ -14,6 +14,9 @@ from synth_pipeline.review.errors import ReviewError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 30.0
+# Rows read under a lock must be read afresh: sessions keep objects across commits
+# (expire_on_commit=False), and another session may have changed the row since.
+FRESH = {"populate_existing": True}
 
 
 def default_url(storage_root: str) -> str:
@@ -51,7 +54,6 @@ def make_engine(url: str, **kwargs) -> sa.Engine:
     """
     parsed = sa.engine.make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        kwargs.setdefault("pool_pre_ping", True)
         return sa.create_engine(url, **kwargs)
     database = parsed.database
     if database and database != ":memory:":

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from synth_pipeline.review import audit
-from synth_pipeline.review.db import transaction
+from synth_pipeline.review.db import FRESH, transaction
 from synth_pipeline.review.errors import AlreadySubmitted, NotEligible, NotFound
 from synth_pipeline.review.models import Adjudication, Item, Response, User, utcnow
 from synth_pipeline.review.responses import check_decision, check_scores, merged_edit, record_diff
@@ -87,7 +87,8 @@ def adjudicate(session: Session, item_id: int, adjudicator: User, decision: str,
         scores = check_scores(scores, complete=False)
     try:
         with transaction(session):
-            item = session.execute(sa.select(Item).where(Item.id == item_id).with_for_update()).scalar_one_or_none()
+            item = session.execute(sa.select(Item).where(Item.id == item_id).with_for_update(),
+                                   execution_options=FRESH).scalar_one_or_none()
             if item is None:
                 raise NotFound(f"review item {item_id} does not exist")
             if item.state == "resolved":

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from synth_pipeline.review import audit
-from synth_pipeline.review.db import transaction
+from synth_pipeline.review.db import FRESH, transaction
 from synth_pipeline.review.decisions import (  # noqa: F401 - part of the queue's public names
     DisputedItem,
     FinalDecision,
@@ -98,7 +98,8 @@ def next_item(session: Session, reviewer: User, version: str | None = None, *, c
                 .where(Response.reviewer_id == reviewer.id, Response.status == "draft", Item.state == "open"))
         if version is not None:
             mine = mine.where(Item.version == version)
-        item = session.execute(mine.order_by(Item.version, Item.seq).limit(1)).scalar_one_or_none()
+        item = session.execute(mine.order_by(Item.version, Item.seq).limit(1),
+                               execution_options=FRESH).scalar_one_or_none()
         if item is not None:
             return item
         query = sa.select(Item).where(_eligible(reviewer.id, draft_ttl_seconds))
@@ -107,7 +108,7 @@ def next_item(session: Session, reviewer: User, version: str | None = None, *, c
         query = query.order_by(Item.version, Item.seq).limit(1)
         if claim:
             query = query.with_for_update(skip_locked=True, of=Item)
-        item = session.execute(query).scalar_one_or_none()
+        item = session.execute(query, execution_options=FRESH).scalar_one_or_none()
         if item is not None and claim:
             session.add(Response(item_id=item.id, reviewer_id=reviewer.id, status="draft", scores={},
                                  flag_pattern=False, started_at=utcnow()))
@@ -129,7 +130,7 @@ def queue_page(session: Session, reviewer: User, version: str, after_seq: int | 
     elif reviewer.role not in READ_ROLES:
         raise NotEligible(f"user {reviewer.name!r} ({reviewer.role}) has no review queue")
     with transaction(session):
-        return list(session.execute(query.order_by(Item.seq).limit(limit)).scalars())
+        return list(session.execute(query.order_by(Item.seq).limit(limit), execution_options=FRESH).scalars())
 
 
 def can_view(session: Session, user: User, item: Item, *, draft_ttl_seconds: float = DRAFT_TTL_SECONDS) -> bool:
@@ -154,14 +155,19 @@ def can_view(session: Session, user: User, item: Item, *, draft_ttl_seconds: flo
 
 def _my_response(session: Session, item_id: int, reviewer: User) -> Response | None:
     return session.execute(sa.select(Response).where(Response.item_id == item_id, Response.reviewer_id == reviewer.id)
-                           .with_for_update()).scalar_one_or_none()
+                           .with_for_update(), execution_options=FRESH).scalar_one_or_none()
 
 
 def _add_revision(session: Session, response: Response) -> None:
-    last = session.execute(sa.select(sa.func.max(ResponseRevision.rev))
-                           .where(ResponseRevision.response_id == response.id)).scalar()
-    session.add(ResponseRevision(response_id=response.id, rev=(last or 0) + 1, snapshot=snapshot(response),
-                                 at=utcnow()))
+    """Append the response's current state as its next revision (one statement; the response row is
+    locked by the caller, so revision numbers cannot race)."""
+    session.flush()
+    next_rev = sa.func.coalesce(sa.func.max(ResponseRevision.rev), 0) + 1
+    session.execute(sa.insert(ResponseRevision).from_select(
+        ["response_id", "rev", "snapshot", "at"],
+        sa.select(sa.literal(response.id), next_rev, sa.literal(snapshot(response), sa.JSON),
+                  sa.literal(utcnow(), sa.DateTime(timezone=True)))
+        .where(ResponseRevision.response_id == response.id)))
 
 
 def _get_item(session: Session, item_id: int) -> Item:
@@ -203,7 +209,6 @@ def save_draft(session: Session, item_id: int, reviewer: User, *, draft_ttl_seco
             response.status = "draft"
             for key, value in fields.items():
                 setattr(response, key, value)
-            session.flush()
             _add_revision(session, response)
             audit.append(session, reviewer.name, "response.draft", f"item:{item_id}", before=before,
                          after=snapshot(response))
@@ -235,19 +240,27 @@ def submit(session: Session, item_id: int, reviewer: User, decision: str, scores
     """Record the reviewer's response in one transaction; the item completes (or goes to
     adjudication when its responses disagree) at its quota."""
     _require_role(reviewer, REVIEW_ROLES, "review items")
+    check_decision(decision)
+    check_scores(scores, complete=True)
     try:
         with transaction(session):
-            item = _get_item(session, item_id)
-            decision, scores, edited, reason = check_submission(decision, scores, edited_record, reason, item.record)
             response = _my_response(session, item_id, reviewer)
             if response is not None and response.status == "submitted":
                 raise AlreadySubmitted(f"{reviewer.name!r} already submitted a response to item {item_id}")
+            # The quota check and the count are one statement; an item of quota 1 completes in it too.
+            single = Item.quota == 1
             counted = session.execute(
                 sa.update(Item).where(Item.id == item_id, Item.state == "open", Item.submitted < Item.quota)
-                .values(submitted=Item.submitted + 1).returning(Item.submitted, Item.quota)
+                .values(submitted=Item.submitted + 1,
+                        state=sa.case((single, "complete"), else_=Item.state),
+                        agreement=sa.case((single, 1.0), else_=Item.agreement))
+                .returning(Item.submitted, Item.quota, Item.record)
                 .execution_options(synchronize_session=False)).first()
             if counted is None:
+                _get_item(session, item_id)
                 raise QuotaFull(f"item {item_id} already has all the responses it needs")
+            decision, scores, edited, reason = check_submission(decision, scores, edited_record, reason,
+                                                                counted.record)
             now = utcnow()
             before = snapshot(response) if response is not None else None
             if response is None:
@@ -256,27 +269,34 @@ def submit(session: Session, item_id: int, reviewer: User, decision: str, scores
             if seconds is None and before is not None:
                 seconds = (now - as_utc(response.started_at)).total_seconds()
             response.status, response.decision, response.scores = "submitted", decision, scores
-            response.edited_record, response.diff = edited, record_diff(item.record, edited) if edited else None
+            response.edited_record = edited
+            response.diff = record_diff(counted.record, edited) if edited else None
             response.reason, response.note, response.flag_pattern = reason, note, bool(flag_pattern)
             response.submitted_at, response.seconds = now, seconds
-            session.flush()
             _add_revision(session, response)
-            if counted.submitted >= counted.quota:
-                _close(session, item)
+            if counted.submitted >= counted.quota and counted.quota > 1:
+                _close(session, item_id)
             audit.append(session, reviewer.name, "response.submit", f"item:{item_id}", before=before,
                          after=snapshot(response))
     except IntegrityError as exc:
         raise AlreadySubmitted(f"{reviewer.name!r} already has a response to item {item_id}") from exc
+    _expire_item(session, item_id)
     return response
 
 
-def _close(session: Session, item: Item) -> None:
+def _expire_item(session: Session, item_id: int) -> None:
+    """The counters changed behind the ORM's back: a loaded copy of the item must reload."""
+    loaded = session.identity_map.get(session.identity_key(Item, item_id))
+    if loaded is not None:
+        session.expire(loaded)
+
+
+def _close(session: Session, item_id: int) -> None:
     """At quota: complete when all responses agree (gold items always), else disputed."""
     answers = session.execute(sa.select(Response.decision, Response.edited_record)
-                              .where(Response.item_id == item.id, Response.status == "submitted")).all()
+                              .where(Response.item_id == item_id, Response.status == "submitted")).all()
     counts = Counter(decision_key(d, e) for d, e in answers)
     agreement = max(counts.values()) / len(answers) if answers else 1.0
-    state = "complete" if agreement == 1.0 or item.is_gold else "disputed"
-    session.execute(sa.update(Item).where(Item.id == item.id).values(state=state, agreement=agreement)
+    state = sa.case((sa.or_(Item.is_gold, sa.literal(agreement == 1.0)), "complete"), else_="disputed")
+    session.execute(sa.update(Item).where(Item.id == item_id).values(state=state, agreement=agreement)
                     .execution_options(synchronize_session=False))
-    session.expire(item)

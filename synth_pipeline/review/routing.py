@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from synth_pipeline.records import SCHEMAS, RecordKind
 from synth_pipeline.review import audit
-from synth_pipeline.review.db import transaction
+from synth_pipeline.review.db import FRESH, transaction
 from synth_pipeline.review.errors import ReviewError
 from synth_pipeline.review.models import DECISIONS, ROUTES, Item, VersionCounter
 
@@ -86,7 +86,7 @@ def _check_gold(gold: Sequence[dict[str, Any]]) -> None:
 
 def _lock_counter(session: Session, version: str) -> VersionCounter:
     stmt = sa.select(VersionCounter).where(VersionCounter.version == version).with_for_update()
-    counter = session.execute(stmt).scalar_one_or_none()
+    counter = session.execute(stmt, execution_options=FRESH).scalar_one_or_none()
     if counter is not None:
         return counter
     try:
@@ -94,7 +94,7 @@ def _lock_counter(session: Session, version: str) -> VersionCounter:
             session.add(VersionCounter(version=version, last_seq=0, last_batch=0))
     except IntegrityError:  # another enqueue created it first
         pass
-    return session.execute(stmt).scalar_one()
+    return session.execute(stmt, execution_options=FRESH).scalar_one()
 
 
 def _existing(session: Session, version: str, row_ids: list[str]) -> dict[str, int]:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from synth_pipeline.review import audit
-from synth_pipeline.review.db import transaction
+from synth_pipeline.review.db import FRESH, transaction
 from synth_pipeline.review.errors import ReviewError
 from synth_pipeline.review.models import ROLES, ApiToken, User, as_utc, utcnow
 
@@ -74,7 +74,8 @@ def authenticate(session: Session, name: str, password: str, *, max_failures: in
     even the right password is refused. Every attempt is audited.
     """
     with transaction(session):
-        user = session.execute(sa.select(User).where(User.name == name).with_for_update()).scalar_one_or_none()
+        user = session.execute(sa.select(User).where(User.name == name).with_for_update(),
+                               execution_options=FRESH).scalar_one_or_none()
         now = utcnow()
         if user is None:
             _verify(_DUMMY_HASH, password)

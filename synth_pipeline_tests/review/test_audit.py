@@ -97,10 +97,9 @@ def test_rewritten_chain_with_recomputed_link_is_caught(store) -> None:
 
 def test_append_joins_the_callers_transaction(store) -> None:
     _append(store, 2)
-    with store.session() as session, pytest.raises(RuntimeError):
-        with transaction(session):
-            audit.append(session, "alice", "settings.change")
-            raise RuntimeError("the change failed")
+    with store.session() as session, pytest.raises(RuntimeError), transaction(session):
+        audit.append(session, "alice", "settings.change")
+        raise RuntimeError("the change failed")
     result = _verify(store)
     assert (result.ok, result.entries) == (True, 2)
 

@@ -53,9 +53,8 @@ def test_store_url_order(tmp_path, monkeypatch) -> None:
 
 
 def test_transaction_rolls_back_on_error(store) -> None:
-    with store.session() as session, pytest.raises(RuntimeError):
-        with db.transaction(session):
-            session.get(AuditHead, 1).seq = 99
-            raise RuntimeError("boom")
+    with store.session() as session, pytest.raises(RuntimeError), db.transaction(session):
+        session.get(AuditHead, 1).seq = 99
+        raise RuntimeError("boom")
     with store.session() as session:
         assert session.get(AuditHead, 1).seq == 0
