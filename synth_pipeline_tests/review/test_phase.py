@@ -89,6 +89,7 @@ def test_human_mode_ships_decisions_and_rejects_with_reasons(sessions):
     assert m["time_per_item"]["ratings"] == 12 and m["time_per_item"]["median_s"] is not None
     assert m["reject_reasons"] == {"factually wrong": 1}
     assert out.reports["review"]["rows"]["r3"]["qa_status"] == "rejected"
+    assert m["audit"]["verified"] is True and m["audit"]["entries"] > 12  # users, queue, submits, adjudication
 
 
 def test_unfinished_queue_fails_naming_what_is_open(sessions):
