@@ -285,3 +285,19 @@ def test_skipping_gives_the_item_back_and_moves_on(site):
     assert alice.get(f"/items/{ids[0]}").status_code == 200  # alice's discarded response still lets her read it
     bob = site.login("bob")
     assert bob.get(f"/items/{ids[0]}").status_code == 200  # back in the queue for others
+
+
+def test_reviewer_names_can_be_shown_to_adjudicators(site):
+    from synth_pipeline.review.app import AppSettings, create_app
+    from synth_pipeline_tests.review.app.conftest import SECRET, Site
+
+    site.enqueue("v2", [instruction_row(50)], overlap=1.0)
+    item_id = site.item_ids("v2")[0]
+    for who, body in (("alice", {"decision": "accept", "scores": SCORES}),
+                      ("bob", {"decision": "reject", "scores": SCORES, "reason": "other"})):
+        assert site.api().post(f"/api/v1/items/{item_id}/responses", headers=site.bearer(who),
+                               json=body).status_code == 201
+    shown = Site(create_app(AppSettings(db_url=site.url, secret_key=SECRET, hide_reviewer_names=False)), site.url)
+    page = shown.login("carol").get(f"/adjudication/{item_id}")
+    assert "<td>alice</td>" in page.text and "<td>bob</td>" in page.text
+    shown.app.state.engine.dispose()
