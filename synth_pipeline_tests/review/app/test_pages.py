@@ -301,3 +301,26 @@ def test_reviewer_names_can_be_shown_to_adjudicators(site):
     page = shown.login("carol").get(f"/adjudication/{item_id}")
     assert "<td>alice</td>" in page.text and "<td>bob</td>" in page.text
     shown.app.state.engine.dispose()
+
+
+def test_gold_items_look_like_any_other_to_reviewers(site):
+    from synth_pipeline.review import queue
+    from synth_pipeline.review.models import Item
+
+    model = instruction_row(60)
+    gold = [{"record": model.record, "decision": "accept", "scores": SCORES, "prelabel": model.prelabel,
+             "lineage": model.lineage}]
+    with site.session() as s:
+        queue.enqueue(s, "v3", [instruction_row(61), instruction_row(62)], overlap=0.0, reviewers_per_item=2,
+                      gold=gold, gold_share=0.5)
+        gold_id = s.query(Item.id).filter(Item.version == "v3", Item.is_gold.is_(True)).scalar()
+    assert gold_id is not None
+    alice = site.login("alice")
+    listing = alice.get("/queue?version=v3").text
+    assert f"/items/{gold_id}" in listing
+    assert "human" not in listing and "gold" not in listing.lower()  # no route, no marker
+    page = alice.get(f"/items/{gold_id}").text
+    assert "Gold item" not in page and "Answer 60." in page
+    api = site.api().get(f"/api/v1/items/{gold_id}", headers=site.bearer("bob")).json()
+    assert set(api) & {"is_gold", "gold", "route", "quota"} == set()
+    assert "Gold item" in site.login("dave").get(f"/items/{gold_id}").text  # the auditor may know
