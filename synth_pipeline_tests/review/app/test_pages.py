@@ -173,8 +173,11 @@ def test_review_accept_edit_reject_through_the_pages(site):
                                          "edit.output": "A much better answer."})
     assert alice.post(f"/items/{ids[1]}/decision", data=edit).status_code == 303
     alice.get(f"/items/{ids[2]}")
-    no_reason = alice.post(f"/items/{ids[2]}/decision", data=_score_form(token, "reject"))
+    typed = {**_score_form(token, "reject"), "score.coherence_fluency": "1", "edit.output": "kept after the error"}
+    no_reason = alice.post(f"/items/{ids[2]}/decision", data=typed)
     assert no_reason.status_code == 422 and "reason" in no_reason.text
+    assert '<option value="1" selected>' in no_reason.text  # the reviewer's scores survive the refusal
+    assert "kept after the error" in no_reason.text
     reject = _score_form(token, "reject", reason="wrong format", note="lists expected", flag_pattern="on")
     assert alice.post(f"/items/{ids[2]}/decision", data=reject).status_code == 303
     with site.session() as s:
@@ -282,7 +285,8 @@ def test_skipping_gives_the_item_back_and_moves_on(site):
     skipped = alice.post(f"/items/{ids[0]}/skip", data={"csrf_token": csrf_of(page.text)})
     assert skipped.status_code == 303
     assert alice.get(skipped.headers["location"]).headers["location"] == f"/items/{ids[1]}"
-    assert alice.get(f"/items/{ids[0]}").status_code == 200  # alice's discarded response still lets her read it
+    reread = alice.get(f"/items/{ids[0]}")  # alice's discarded response still lets her read it
+    assert reread.status_code == 200 and 'id="skipped"' in reread.text
     bob = site.login("bob")
     assert bob.get(f"/items/{ids[0]}").status_code == 200  # back in the queue for others
 

@@ -21,13 +21,15 @@ from synth_pipeline.review.app.deps import (
     version_or_first,
     viewable_item,
 )
-from synth_pipeline.review.app.forms import DecisionError, apply_edits, build_decision, editable_fields
+from synth_pipeline.review.app.forms import Decision, DecisionError, apply_edits, build_decision, editable_fields
 from synth_pipeline.review.app.pages import redirect, render
 from synth_pipeline.review.models import Item, User
 
 router = APIRouter()
 
 READERS = ("admin", "auditor", "viewer")
+
+
 @router.get("/queue")
 def queue_view(request: Request, version: str | None = None, after: int | None = None,
                user: User = Depends(require_roles("reviewer")), session: Session = Depends(db)) -> Response:
@@ -49,12 +51,18 @@ def next_view(version: str | None = None, user: User = Depends(require_roles("re
     return redirect(f"/items/{item.id}")
 
 
-def _item_context(session: Session, request: Request, user: User, item: Item) -> dict:
+def _item_context(session: Session, request: Request, user: User, item: Item, form: FormData | None = None) -> dict:
+    """What the item page shows; after a refused submit, the reviewer's own scores and edits are kept."""
     settings = request.app.state.settings
     own = queries.own_response(session, item.id, user.id) if user.role == "reviewer" else None
     can_decide = user.role == "reviewer" and item.state == "open" and (own is None or own.status == "draft")
     prelabel = item.prelabel or {}
     defaults = {d: (prelabel.get("scores") or {}).get(d) for d in DIMENSIONS}
+    editable = editable_fields(item.kind, item.record or {})
+    if form is not None:
+        typed = {d: str(form.get(f"score.{d}", "")) for d in DIMENSIONS}
+        defaults = {d: int(v) if v.isdigit() else None for d, v in typed.items()}
+        editable = [(name, label, str(form.get(f"edit.{name}", text))) for name, label, text in editable]
     others = []
     if user.role in ("admin", "auditor"):
         responses = queries.submitted_responses(session, item.id)
@@ -62,8 +70,7 @@ def _item_context(session: Session, request: Request, user: User, item: Item) ->
         others = [(names.get(r.reviewer_id, "?"), r) for r in responses]
     return {"item": item, "record": item.record or {}, "prelabel": prelabel, "flags": item.flags or [],
             "lineage": item.lineage or {}, "own": own, "can_decide": can_decide, "dimensions": DIMENSIONS,
-            "defaults": defaults, "reasons": settings.reject_reasons,
-            "editable": editable_fields(item.kind, item.record or {}),
+            "defaults": defaults, "reasons": settings.reject_reasons, "editable": editable,
             "show_gold": user.role in ("admin", "auditor"), "responses": others}
 
 
@@ -83,7 +90,7 @@ def item_view(request: Request, item_id: int, user: User = Depends(current_user)
     return render(request, "item.html", error=None, notice=notice, **_item_context(session, request, user, item))
 
 
-def decision_from_form(form: FormData, item: Item, reject_reasons: tuple[str, ...]):
+def decision_from_form(form: FormData, item: Item, reject_reasons: tuple[str, ...]) -> Decision:
     decision = str(form.get("decision", ""))
     edits = {key[len("edit."):]: str(value) for key, value in form.multi_items() if key.startswith("edit.")}
     edited = apply_edits(item.kind, item.record or {}, edits) if decision == "edit" else None
@@ -106,7 +113,7 @@ def decide(request: Request, item_id: int, form: FormData = Depends(csrf_form),
         session.rollback()
         status = 422 if isinstance(exc, DecisionError) else store_error_status(exc)
         return render(request, "item.html", status_code=status, error=str(exc), notice=None,
-                      **_item_context(session, request, user, item))
+                      **_item_context(session, request, user, item, form))
     return redirect("/next?" + urlencode({"version": item.version}))
 
 
