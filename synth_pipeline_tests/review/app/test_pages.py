@@ -189,6 +189,9 @@ def test_review_accept_edit_reject_through_the_pages(site):
     assert answers[ids[2]].reason == "wrong format" and answers[ids[2]].flag_pattern
     assert answers[ids[2]].seconds is not None
     assert views >= 3
+    history = site.login("dave").get(f"/items/{ids[2]}").text.split('id="history"')[1]
+    assert history.count("<td>alice</td>") == 2  # the draft opened with the page, then the submission
+    assert "<td>draft</td>" in history and "<td>submitted</td>" in history
     patterns = site.login("dave").get("/reports/patterns?version=v1").text
     assert "wrong format: 1" in patterns and "self_instruct_v1" in patterns
 

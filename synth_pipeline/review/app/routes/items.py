@@ -63,15 +63,17 @@ def _item_context(session: Session, request: Request, user: User, item: Item, fo
         typed = {d: str(form.get(f"score.{d}", "")) for d in DIMENSIONS}
         defaults = {d: int(v) if v.isdigit() else None for d, v in typed.items()}
         editable = [(name, label, str(form.get(f"edit.{name}", text))) for name, label, text in editable]
-    others = []
+    others, history = [], []
     if user.role in ("admin", "auditor"):
         responses = queries.submitted_responses(session, item.id)
-        names = queries.user_names(session, {r.reviewer_id for r in responses})
+        history = queries.revisions(session, item.id)
+        names = queries.user_names(session, {r.reviewer_id for r in responses} | {r.reviewer_id for r, _ in history})
         others = [(names.get(r.reviewer_id, "?"), r) for r in responses]
+        history = [(names.get(r.reviewer_id, "?"), rev) for r, rev in history]
     return {"item": item, "record": item.record or {}, "prelabel": prelabel, "flags": item.flags or [],
             "lineage": item.lineage or {}, "own": own, "can_decide": can_decide, "dimensions": DIMENSIONS,
             "defaults": defaults, "reasons": settings.reject_reasons, "editable": editable,
-            "show_gold": user.role in ("admin", "auditor"), "responses": others}
+            "show_gold": user.role in ("admin", "auditor"), "responses": others, "history": history}
 
 
 @router.get("/items/{item_id}")
