@@ -5,8 +5,9 @@ reordering any entry breaks the chain from there on. Appends serialise on the on
 (`SELECT ... FOR UPDATE` on PostgreSQL; on SQLite every store transaction begins IMMEDIATE, see
 `db.make_engine`), so two concurrent appends can never claim the same sequence number or fork it.
 `append` joins the caller's transaction: the entry commits or rolls back with the change it records.
-On PostgreSQL the entry it returns is not attached to the session (it was written in one statement
-with the head); read entries back with a query.
+An entry's time is taken when `append` is called, before the chain is locked, so times may be a
+little out of order where the sequence is not. On PostgreSQL the entry `append` returns is not
+attached to the session (it was written in one statement with the head); query entries to read them.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from synth_pipeline.review.db import FRESH
 from synth_pipeline.review.models import GENESIS_HASH, AuditEntry, AuditHead, as_utc, utcnow
 
 VERIFY_BATCH = 5000
+SEP = "\x1f"
 
 
 @dataclass(frozen=True)
@@ -43,11 +45,24 @@ def _time(at: datetime) -> str:
     return as_utc(at).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def body_hash(at: datetime, actor: str, action: str, target: str | None, before: Any, after: Any) -> str:
+    """What the entry says, hashed: computed before the chain is locked."""
+    payload = _canonical({"at": _time(at), "actor": actor, "action": action, "target": target,
+                          "before": before, "after": after})
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def link_hash(seq: int, prev_hash: str, body: str) -> str:
+    """The entry's place in the chain: its number, the previous entry's hash and its body hash.
+
+    PostgreSQL computes the same value in SQL (`append`), so keep the two in step.
+    """
+    return hashlib.sha256(f"{seq}{SEP}{prev_hash}{SEP}{body}".encode()).hexdigest()
+
+
 def entry_hash(seq: int, at: datetime, actor: str, action: str, target: str | None, before: Any, after: Any,
                prev_hash: str) -> str:
-    payload = _canonical({"seq": seq, "at": _time(at), "actor": actor, "action": action, "target": target,
-                          "before": before, "after": after, "prev_hash": prev_hash})
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    return link_hash(seq, prev_hash, body_hash(at, actor, action, target, before, after))
 
 
 def _lock_head(session: Session) -> AuditHead:
@@ -61,29 +76,47 @@ def _lock_head(session: Session) -> AuditHead:
 def append(session: Session, actor: str, action: str, target: str | None = None, before: Any = None,
            after: Any = None) -> AuditEntry:
     """Add an entry at the tip of the chain (flushed, not committed: the caller's transaction owns it)."""
-    head = _lock_head(session)
     # JSON round trip now, so the hash is computed over exactly what the database will hand back.
     before = None if before is None else json.loads(_canonical(before))
     after = None if after is None else json.loads(_canonical(after))
     at = utcnow()
-    seq = head.seq + 1
-    digest = entry_hash(seq, at, actor, action, target, before, after, head.hash)
-    entry = AuditEntry(seq=seq, at=at, actor=actor, action=action, target=target, before=before, after=after,
-                       prev_hash=head.hash, hash=digest)
+    body = body_hash(at, actor, action, target, before, after)
     if session.get_bind().dialect.name == "postgresql":
-        # One round trip while the chain is locked: the head moves and the entry lands together.
-        session.flush()
-        moved = (sa.update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=digest).cte("moved"))
-        values = {c: getattr(entry, c) for c in ("seq", "at", "actor", "action", "target", "before", "after",
-                                                 "prev_hash", "hash")}
-        session.execute(sa.insert(AuditEntry).values(**values).add_cte(moved),
-                        execution_options={"synchronize_session": False})
-        session.expire(head)
-        return entry
+        return _append_postgresql(session, at, actor, action, target, before, after, body)
+    head = _lock_head(session)
+    seq = head.seq + 1
+    entry = AuditEntry(seq=seq, at=at, actor=actor, action=action, target=target, before=before, after=after,
+                       prev_hash=head.hash, hash=link_hash(seq, head.hash, body))
     session.add(entry)
-    head.seq, head.hash = seq, digest
+    head.seq, head.prev_hash, head.hash = seq, head.hash, entry.hash
     session.flush()
     return entry
+
+
+def _append_postgresql(session: Session, at: datetime, actor: str, action: str, target: str | None, before: Any,
+                       after: Any, body: str) -> AuditEntry:
+    """One statement locks the head, moves it and writes the entry, so the chain stays locked for
+    that statement and the commit only (appends queue on the head row's lock)."""
+    session.flush()
+    head, log = AuditHead.__table__, AuditEntry.__table__
+    link = sa.cast(head.c.seq + 1, sa.Text) + SEP + head.c.hash + SEP + body
+    moved = (sa.update(head).where(head.c.id == 1)
+             .values(seq=head.c.seq + 1, prev_hash=head.c.hash,
+                     hash=sa.func.encode(sa.func.sha256(sa.func.convert_to(link, "UTF8")), "hex"))
+             .returning(head.c.seq, head.c.prev_hash, head.c.hash).cte("moved"))
+    row = session.execute(sa.insert(log).from_select(
+        ["seq", "at", "actor", "action", "target", "before", "after", "prev_hash", "hash"],
+        sa.select(moved.c.seq, sa.literal(at, sa.DateTime(timezone=True)), sa.literal(actor, sa.String),
+                  sa.literal(action, sa.String), sa.literal(target, sa.String), sa.literal(before, sa.JSON),
+                  sa.literal(after, sa.JSON), moved.c.prev_hash, moved.c.hash))
+        .returning(log.c.seq, log.c.prev_hash, log.c.hash)).one_or_none()
+    if row is None:
+        raise RuntimeError("the review store has no audit chain head: run review.db.migrate(url) first")
+    loaded = session.identity_map.get(session.identity_key(AuditHead, 1))
+    if loaded is not None:
+        session.expire(loaded)
+    return AuditEntry(seq=row.seq, at=at, actor=actor, action=action, target=target, before=before, after=after,
+                      prev_hash=row.prev_hash, hash=row.hash)
 
 
 def _entries(session: Session) -> Iterator[AuditEntry]:

@@ -171,6 +171,7 @@ class AuditHead(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), default=0)
+    prev_hash: Mapped[str] = mapped_column(sa.String(64), default=GENESIS_HASH)
     hash: Mapped[str] = mapped_column(sa.String(64), default=GENESIS_HASH)
 
 

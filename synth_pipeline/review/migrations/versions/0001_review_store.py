@@ -35,13 +35,14 @@ def upgrade() -> None:
     op.create_table('review_audit_head',
     sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('prev_hash', sa.String(length=64), nullable=False),
     sa.Column('hash', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     # The chain's tip: one row, locked by every append.
     head = sa.table("review_audit_head", sa.column("id", sa.Integer), sa.column("seq", sa.Integer),
-                    sa.column("hash", sa.String))
-    op.bulk_insert(head, [{"id": 1, "seq": 0, "hash": "0" * 64}])
+                    sa.column("prev_hash", sa.String), sa.column("hash", sa.String))
+    op.bulk_insert(head, [{"id": 1, "seq": 0, "prev_hash": "0" * 64, "hash": "0" * 64}])
     op.create_table('review_items',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('version', sa.String(length=200), nullable=False),
