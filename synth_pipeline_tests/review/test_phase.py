@@ -1,3 +1,4 @@
+import itertools
 import json
 
 import pytest
@@ -29,9 +30,16 @@ def config(mode="human", **review) -> PipelineConfig:
     return PipelineConfig(seeds=SeedsConfig(paths=["x"]), review=ReviewConfig(mode=mode, **review))
 
 
-@pytest.fixture()
-def sessions(tmp_path):
-    url = f"sqlite:///{tmp_path / 'review.db'}"
+_databases = itertools.count()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sessions(request, tmp_path):
+    """The store on a SQLite file and on the session's real PostgreSQL server."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'review.db'}"
+    else:
+        url = request.getfixturevalue("pg_server").create_database(f"flow_phase_{next(_databases)}")
     db.migrate(url)
     engine = db.make_engine(url)
     yield db.session_factory(engine)

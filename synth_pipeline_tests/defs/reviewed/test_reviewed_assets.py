@@ -13,6 +13,7 @@ from synth_pipeline.defs.resources import PipelineResource
 from synth_pipeline.defs.reviewed.sensors import review_complete_sensor
 from synth_pipeline.records import RecordKind, make_metadata, to_table
 from synth_pipeline.review.connect import open_sessions, store_url
+from synth_pipeline.review.intake import Intake
 from synth_pipeline_tests.review.reviewers import make_users, scores, work_queue
 from synth_pipeline_tests.test_runner import quickstart_copy
 
@@ -89,3 +90,16 @@ def test_human_mode_waits_for_the_queue_then_the_sensor_requests_it(tmp_path):
     rejected = pipeline.store.rows("reviewed/v1.rejected.parquet").to_pylist()
     assert [(r["id"], r["rule"]) for r in rejected] == [("r5", "review_rejected")]
     assert json.loads(rejected[0]["record"])["metadata"]["qa_decision"] == "adjudicated"
+
+
+def test_kappa_is_not_evaluated_when_no_item_has_two_ratings(tmp_path):
+    config, pipeline, instance = _setup(tmp_path, mode="human", overlap=0.0)
+    sessions = open_sessions(store_url(pipeline.config))
+    Intake(sessions, pipeline.config, "v1")(ROWS)
+    work_queue(sessions, "v1", make_users(sessions, ["alice"]), lambda item, who: {
+        "decision": "accept", "scores": scores(4)})
+    run = _materialize_reviewed(config, instance, tmp_path / "out")
+    assert run.success
+    passed, meta = _kappa_check(run)
+    assert passed is False and meta["status"] == "not_evaluated"
+    assert "no item has two or more ratings" in meta["note"] and "review.overlap" in meta["note"]
