@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from synth_pipeline.review import queue, users
+from synth_pipeline.review.app import queries
 from synth_pipeline.review.app.security import CSRF_FIELD, SESSION_COOKIE, SessionData, csrf_matches
 from synth_pipeline.review.models import Item, User
 
@@ -88,3 +89,22 @@ def viewable_item(session: Session, user: User, item_id: int) -> Item:
     if not queue.can_view(session, user, item):
         raise HTTPException(403, f"item {item_id} is not in your queue")
     return item
+
+
+def version_or_first(session: Session, version: str | None) -> tuple[list[str], str | None]:
+    """The versions in the queue and the one asked for (404 if unknown), else the first."""
+    known = queries.versions(session)
+    if version is not None and version not in known:
+        raise HTTPException(404, f"version {version!r} has no items in the review queue")
+    return known, version or (known[0] if known else None)
+
+
+STORE_ERRORS: tuple[tuple[type[Exception], int], ...] = (
+    (queue.NotFound, 404), (queue.NotEligible, 403), (queue.QuotaFull, 409), (queue.AlreadySubmitted, 409),
+    (queue.InvalidResponse, 422), (queue.ReviewError, 400),
+)
+
+
+def store_error_status(exc: Exception) -> int:
+    """The HTTP status of a refusal from the store."""
+    return next(status for kind, status in STORE_ERRORS if isinstance(exc, kind))

@@ -28,7 +28,8 @@ def create_app(settings: AppSettings) -> FastAPI:
     """The app over an already migrated database; `settings` has been checked (secret key, URL)."""
     app = FastAPI(title="synth-pipeline review", docs_url=None, redoc_url=None, openapi_url="/api/v1/openapi.json")
     app.state.settings = settings
-    app.state.engine = make_engine(settings.db_url)
+    # one connection per request thread that can be in flight; the rest wait for the pool
+    app.state.engine = make_engine(settings.db_url, pool_size=settings.db_pool_size, max_overflow=10)
     app.state.sessions = session_factory(app.state.engine)
     app.state.codec = SessionCodec(settings.secret_key, settings.session_max_age)
     app.state.templates = template_environment()

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from synth_pipeline.review.models import ApiToken, AuditEntry, Item, Response, User
+from synth_pipeline.review.models import ApiToken, AuditEntry, Item, Response, ResponseRevision, User
 
 
 def versions(session: Session) -> list[str]:
@@ -30,6 +30,13 @@ def own_response(session: Session, item_id: int, user_id: int) -> Response | Non
 def submitted_responses(session: Session, item_id: int) -> list[Response]:
     return list(session.scalars(select(Response).where(Response.item_id == item_id, Response.status == "submitted")
                                 .order_by(Response.submitted_at, Response.id)))
+
+
+def revisions(session: Session, item_id: int) -> list[tuple[Response, ResponseRevision]]:
+    """Every revision of every response to the item, oldest first: drafts, skips and the submission."""
+    return list(session.execute(
+        select(Response, ResponseRevision).join(ResponseRevision, ResponseRevision.response_id == Response.id)
+        .where(Response.item_id == item_id).order_by(ResponseRevision.at, ResponseRevision.id)).tuples())
 
 
 def user_names(session: Session, ids: set[int]) -> dict[int, str]:

@@ -38,6 +38,7 @@ class AppSettings:
     max_failures: int = 5
     lockout_seconds: int = 900
     page_size: int = 50
+    db_pool_size: int = 20
 
     def __post_init__(self) -> None:
         if not self.secret_key or len(self.secret_key) < MIN_SECRET_CHARS:

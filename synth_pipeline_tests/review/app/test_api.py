@@ -152,6 +152,11 @@ def test_disagreement_goes_to_the_adjudicator(site):
     assert queue.status_code == 200
     assert [entry["item"]["id"] for entry in queue.json()] == [item_id]
     assert sorted(r["decision"] for r in queue.json()[0]["responses"]) == ["accept", "reject"]
+    cursor = f"{queue.json()[0]['agreement']}:{item_id}"
+    rest = api.get("/api/v1/disputed", params={"version": "v2", "after": cursor}, headers=site.bearer("carol"))
+    assert rest.status_code == 200 and rest.json() == []
+    bad = api.get("/api/v1/disputed", params={"after": "x"}, headers=site.bearer("carol"))
+    assert bad.status_code == 400
     settled = api.post(f"/api/v1/items/{item_id}/adjudication", headers=site.bearer("carol"),
                        json={"decision": "accept", "scores": SCORES})
     assert settled.status_code == 201, settled.text

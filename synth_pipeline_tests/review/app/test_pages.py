@@ -173,8 +173,11 @@ def test_review_accept_edit_reject_through_the_pages(site):
                                          "edit.output": "A much better answer."})
     assert alice.post(f"/items/{ids[1]}/decision", data=edit).status_code == 303
     alice.get(f"/items/{ids[2]}")
-    no_reason = alice.post(f"/items/{ids[2]}/decision", data=_score_form(token, "reject"))
+    typed = {**_score_form(token, "reject"), "score.coherence_fluency": "1", "edit.output": "kept after the error"}
+    no_reason = alice.post(f"/items/{ids[2]}/decision", data=typed)
     assert no_reason.status_code == 422 and "reason" in no_reason.text
+    assert '<option value="1" selected>' in no_reason.text  # the reviewer's scores survive the refusal
+    assert "kept after the error" in no_reason.text
     reject = _score_form(token, "reject", reason="wrong format", note="lists expected", flag_pattern="on")
     assert alice.post(f"/items/{ids[2]}/decision", data=reject).status_code == 303
     with site.session() as s:
@@ -186,6 +189,9 @@ def test_review_accept_edit_reject_through_the_pages(site):
     assert answers[ids[2]].reason == "wrong format" and answers[ids[2]].flag_pattern
     assert answers[ids[2]].seconds is not None
     assert views >= 3
+    history = site.login("dave").get(f"/items/{ids[2]}").text.split('id="history"')[1]
+    assert history.count("<td>alice</td>") == 2  # the draft opened with the page, then the submission
+    assert "<td>draft</td>" in history and "<td>submitted</td>" in history
     patterns = site.login("dave").get("/reports/patterns?version=v1").text
     assert "wrong format: 1" in patterns and "self_instruct_v1" in patterns
 
@@ -282,6 +288,46 @@ def test_skipping_gives_the_item_back_and_moves_on(site):
     skipped = alice.post(f"/items/{ids[0]}/skip", data={"csrf_token": csrf_of(page.text)})
     assert skipped.status_code == 303
     assert alice.get(skipped.headers["location"]).headers["location"] == f"/items/{ids[1]}"
-    assert alice.get(f"/items/{ids[0]}").status_code == 200  # alice's discarded response still lets her read it
+    reread = alice.get(f"/items/{ids[0]}")  # alice's discarded response still lets her read it
+    assert reread.status_code == 200 and 'id="skipped"' in reread.text
     bob = site.login("bob")
     assert bob.get(f"/items/{ids[0]}").status_code == 200  # back in the queue for others
+
+
+def test_reviewer_names_can_be_shown_to_adjudicators(site):
+    from synth_pipeline.review.app import AppSettings, create_app
+    from synth_pipeline_tests.review.app.conftest import SECRET, Site
+
+    site.enqueue("v2", [instruction_row(50)], overlap=1.0)
+    item_id = site.item_ids("v2")[0]
+    for who, body in (("alice", {"decision": "accept", "scores": SCORES}),
+                      ("bob", {"decision": "reject", "scores": SCORES, "reason": "other"})):
+        assert site.api().post(f"/api/v1/items/{item_id}/responses", headers=site.bearer(who),
+                               json=body).status_code == 201
+    shown = Site(create_app(AppSettings(db_url=site.url, secret_key=SECRET, hide_reviewer_names=False)), site.url)
+    page = shown.login("carol").get(f"/adjudication/{item_id}")
+    assert "<td>alice</td>" in page.text and "<td>bob</td>" in page.text
+    shown.app.state.engine.dispose()
+
+
+def test_gold_items_look_like_any_other_to_reviewers(site):
+    from synth_pipeline.review import queue
+    from synth_pipeline.review.models import Item
+
+    model = instruction_row(60)
+    gold = [{"record": model.record, "decision": "accept", "scores": SCORES, "prelabel": model.prelabel,
+             "lineage": model.lineage}]
+    with site.session() as s:
+        queue.enqueue(s, "v3", [instruction_row(61), instruction_row(62)], overlap=0.0, reviewers_per_item=2,
+                      gold=gold, gold_share=0.5)
+        gold_id = s.query(Item.id).filter(Item.version == "v3", Item.is_gold.is_(True)).scalar()
+    assert gold_id is not None
+    alice = site.login("alice")
+    listing = alice.get("/queue?version=v3").text
+    assert f"/items/{gold_id}" in listing
+    assert "human" not in listing and "gold" not in listing.lower()  # no route, no marker
+    page = alice.get(f"/items/{gold_id}").text
+    assert "Gold item" not in page and "Answer 60." in page
+    api = site.api().get(f"/api/v1/items/{gold_id}", headers=site.bearer("bob")).json()
+    assert set(api) & {"is_gold", "gold", "route", "quota"} == set()
+    assert "Gold item" in site.login("dave").get(f"/items/{gold_id}").text  # the auditor may know

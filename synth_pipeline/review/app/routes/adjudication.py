@@ -12,10 +12,9 @@ from starlette.datastructures import FormData
 from synth_pipeline.judge.rubric import DIMENSIONS
 from synth_pipeline.review import audit, queue
 from synth_pipeline.review.app import queries
-from synth_pipeline.review.app.deps import csrf_form, db, require_roles, viewable_item
+from synth_pipeline.review.app.deps import csrf_form, db, require_roles, store_error_status, viewable_item
 from synth_pipeline.review.app.forms import DecisionError, apply_edits, build_decision, editable_fields
 from synth_pipeline.review.app.pages import redirect, render
-from synth_pipeline.review.app.routes.items import store_error_status
 from synth_pipeline.review.models import Item, User
 
 router = APIRouter()

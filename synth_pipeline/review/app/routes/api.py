@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from synth_pipeline.review import audit, queue
-from synth_pipeline.review.app.deps import api_roles, api_user, db, viewable_item
+from synth_pipeline.review.app.deps import api_roles, api_user, db, store_error_status, viewable_item
 from synth_pipeline.review.app.forms import DecisionError, build_decision
-from synth_pipeline.review.app.routes.items import store_error_status
+from synth_pipeline.review.app.routes.adjudication import parse_after
 from synth_pipeline.review.models import User
 
 router = APIRouter(prefix="/api/v1")
@@ -88,9 +88,10 @@ def version_progress(version: str, user: User = Depends(api_user), session: Sess
 
 
 @router.get("/disputed")
-def disputed(request: Request, version: str | None = None, user: User = Depends(api_roles("adjudicator")),
-             session: Session = Depends(db)) -> Response:
-    page = queue.disputed_page(session, version, limit=request.app.state.settings.page_size)
+def disputed(request: Request, version: str | None = None, after: str | None = None,
+             user: User = Depends(api_roles("adjudicator")), session: Session = Depends(db)) -> Response:
+    """Lowest agreement first; `after` is the "<agreement>:<item id>" of the last entry seen."""
+    page = queue.disputed_page(session, version, after=parse_after(after), limit=request.app.state.settings.page_size)
     return JSONResponse([{"item": queue.item_view(d.item), "agreement": d.agreement,
                           "responses": [{"decision": r.decision, "scores": r.scores, "reason": r.reason,
                                          "seconds": r.seconds} for r in d.responses]} for d in page])

@@ -12,35 +12,28 @@ from starlette.datastructures import FormData
 from synth_pipeline.judge.rubric import DIMENSIONS
 from synth_pipeline.review import audit, queue
 from synth_pipeline.review.app import queries
-from synth_pipeline.review.app.deps import csrf_form, current_user, db, require_roles, viewable_item
-from synth_pipeline.review.app.forms import DecisionError, apply_edits, build_decision, editable_fields
+from synth_pipeline.review.app.deps import (
+    csrf_form,
+    current_user,
+    db,
+    require_roles,
+    store_error_status,
+    version_or_first,
+    viewable_item,
+)
+from synth_pipeline.review.app.forms import Decision, DecisionError, apply_edits, build_decision, editable_fields
 from synth_pipeline.review.app.pages import redirect, render
 from synth_pipeline.review.models import Item, User
 
 router = APIRouter()
 
 READERS = ("admin", "auditor", "viewer")
-STORE_ERRORS: tuple[tuple[type[Exception], int], ...] = (
-    (queue.NotFound, 404), (queue.NotEligible, 403), (queue.QuotaFull, 409), (queue.AlreadySubmitted, 409),
-    (queue.InvalidResponse, 422), (queue.ReviewError, 400),
-)
-
-
-def store_error_status(exc: Exception) -> int:
-    return next(status for kind, status in STORE_ERRORS if isinstance(exc, kind))
-
-
-def _version_or_first(session: Session, version: str | None) -> tuple[list[str], str | None]:
-    known = queries.versions(session)
-    if version is not None and version not in known:
-        raise HTTPException(404, f"version {version!r} has no items in the review queue")
-    return known, version or (known[0] if known else None)
 
 
 @router.get("/queue")
 def queue_view(request: Request, version: str | None = None, after: int | None = None,
                user: User = Depends(require_roles("reviewer")), session: Session = Depends(db)) -> Response:
-    known, version = _version_or_first(session, version)
+    known, version = version_or_first(session, version)
     page = queue.queue_page(session, user, version, after_seq=after,
                             limit=request.app.state.settings.page_size) if version else []
     progress = queue.progress(session, version) if version else None
@@ -58,22 +51,29 @@ def next_view(version: str | None = None, user: User = Depends(require_roles("re
     return redirect(f"/items/{item.id}")
 
 
-def _item_context(session: Session, request: Request, user: User, item: Item) -> dict:
+def _item_context(session: Session, request: Request, user: User, item: Item, form: FormData | None = None) -> dict:
+    """What the item page shows; after a refused submit, the reviewer's own scores and edits are kept."""
     settings = request.app.state.settings
     own = queries.own_response(session, item.id, user.id) if user.role == "reviewer" else None
     can_decide = user.role == "reviewer" and item.state == "open" and (own is None or own.status == "draft")
     prelabel = item.prelabel or {}
     defaults = {d: (prelabel.get("scores") or {}).get(d) for d in DIMENSIONS}
-    others = []
+    editable = editable_fields(item.kind, item.record or {})
+    if form is not None:
+        typed = {d: str(form.get(f"score.{d}", "")) for d in DIMENSIONS}
+        defaults = {d: int(v) if v.isdigit() else None for d, v in typed.items()}
+        editable = [(name, label, str(form.get(f"edit.{name}", text))) for name, label, text in editable]
+    others, history = [], []
     if user.role in ("admin", "auditor"):
         responses = queries.submitted_responses(session, item.id)
-        names = queries.user_names(session, {r.reviewer_id for r in responses})
+        history = queries.revisions(session, item.id)
+        names = queries.user_names(session, {r.reviewer_id for r in responses} | {r.reviewer_id for r, _ in history})
         others = [(names.get(r.reviewer_id, "?"), r) for r in responses]
+        history = [(names.get(r.reviewer_id, "?"), rev) for r, rev in history]
     return {"item": item, "record": item.record or {}, "prelabel": prelabel, "flags": item.flags or [],
             "lineage": item.lineage or {}, "own": own, "can_decide": can_decide, "dimensions": DIMENSIONS,
-            "defaults": defaults, "reasons": settings.reject_reasons,
-            "editable": editable_fields(item.kind, item.record or {}),
-            "show_gold": user.role in ("admin", "auditor"), "responses": others}
+            "defaults": defaults, "reasons": settings.reject_reasons, "editable": editable,
+            "show_gold": user.role in ("admin", "auditor"), "responses": others, "history": history}
 
 
 @router.get("/items/{item_id}")
@@ -92,7 +92,7 @@ def item_view(request: Request, item_id: int, user: User = Depends(current_user)
     return render(request, "item.html", error=None, notice=notice, **_item_context(session, request, user, item))
 
 
-def decision_from_form(form: FormData, item: Item, reject_reasons: tuple[str, ...]):
+def decision_from_form(form: FormData, item: Item, reject_reasons: tuple[str, ...]) -> Decision:
     decision = str(form.get("decision", ""))
     edits = {key[len("edit."):]: str(value) for key, value in form.multi_items() if key.startswith("edit.")}
     edited = apply_edits(item.kind, item.record or {}, edits) if decision == "edit" else None
@@ -115,7 +115,7 @@ def decide(request: Request, item_id: int, form: FormData = Depends(csrf_form),
         session.rollback()
         status = 422 if isinstance(exc, DecisionError) else store_error_status(exc)
         return render(request, "item.html", status_code=status, error=str(exc), notice=None,
-                      **_item_context(session, request, user, item))
+                      **_item_context(session, request, user, item, form))
     return redirect("/next?" + urlencode({"version": item.version}))
 
 
@@ -134,7 +134,7 @@ def skip(item_id: int, form: FormData = Depends(csrf_form), user: User = Depends
 @router.get("/browse")
 def browse(request: Request, version: str | None = None, after: int | None = None,
            user: User = Depends(require_roles(*READERS)), session: Session = Depends(db)) -> Response:
-    known, version = _version_or_first(session, version)
+    known, version = version_or_first(session, version)
     size = request.app.state.settings.page_size
     page = queries.items_page(session, version, after, size) if version else []
     return render(request, "browse.html", versions=known, version=version, items=page,

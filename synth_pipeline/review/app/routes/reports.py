@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from synth_pipeline.review import audit, queue
 from synth_pipeline.review.agreement import display
 from synth_pipeline.review.app import queries
-from synth_pipeline.review.app.deps import db, require_roles
+from synth_pipeline.review.app.deps import db, require_roles, version_or_first
 from synth_pipeline.review.app.pages import render
 from synth_pipeline.review.app.patterns import GROUPINGS, rejection_patterns
 from synth_pipeline.review.models import User
@@ -22,18 +22,11 @@ AUDIT_READERS = ("admin", "auditor")
 AGREEMENT_READERS = ("admin", "auditor", "viewer")
 
 
-def _version(session: Session, version: str | None) -> tuple[list[str], str | None]:
-    known = queries.versions(session)
-    if version is not None and version not in known:
-        raise HTTPException(404, f"version {version!r} has no items in the review queue")
-    return known, version or (known[0] if known else None)
-
-
 @router.get("/reports/progress")
 def progress_page(request: Request, version: str | None = None,
                   user: User = Depends(require_roles(*REPORT_READERS, "reviewer")),
                   session: Session = Depends(db)) -> Response:
-    known, version = _version(session, version)
+    known, version = version_or_first(session, version)
     progress = queue.progress(session, version) if version else None
     agreement = reviewers = None
     if version and user.role in AGREEMENT_READERS:  # others' names and accuracy are not a reviewer's business
@@ -49,7 +42,7 @@ def progress_page(request: Request, version: str | None = None,
 @router.get("/reports/patterns")
 def patterns_page(request: Request, version: str | None = None,
                   user: User = Depends(require_roles(*REPORT_READERS)), session: Session = Depends(db)) -> Response:
-    known, version = _version(session, version)
+    known, version = version_or_first(session, version)
     rows = ((r.reason, r.flag_pattern, i.lineage, i.prelabel, i.record, i.flags)
             for r, i in queries.rejections(session, version)) if version else ()
     return render(request, "patterns.html", versions=known, version=version, groupings=GROUPINGS,
