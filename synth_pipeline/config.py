@@ -72,7 +72,7 @@ class ModelConfig(_Strict):
         return self.model.startswith("local/")
 
 
-GenerationMethod = Literal["prompt", "self_instruct", "evol_instruct", "preference", "import"]
+GenerationMethod = Literal["prompt", "self_instruct", "evol_instruct", "preference", "code", "math", "import"]
 
 
 class SelfInstructOptions(_Strict):
@@ -126,6 +126,46 @@ class PreferenceOptions(_Strict):
     )
 
 
+class SandboxConfig(_Strict):
+    """Limits of one sandboxed run of generated code (generation/verify/sandbox.py)."""
+
+    timeout_s: float = Field(10.0, gt=0, description="wall-clock limit; the process group is killed after it")
+    cpu_s: int = Field(5, gt=0, description="RLIMIT_CPU")
+    memory_mb: int = Field(512, ge=64, description="RLIMIT_AS (address space)")
+    file_size_mb: int = Field(8, gt=0, description="RLIMIT_FSIZE: largest file (stdout/stderr included)")
+    max_processes: int = Field(8, ge=1, description="RLIMIT_NPROC headroom above the user's processes")
+    max_open_files: int = Field(64, ge=16, description="RLIMIT_NOFILE")
+    max_output_chars: int = Field(20000, gt=0, description="stdout/stderr kept in the result")
+    isolation: Literal["auto", "namespaces", "guard"] = Field(
+        "auto", description="namespaces: new network + PID namespace as user nobody (needs root and "
+        "`unshare`); guard: rlimits + in-process audit hook only; auto: namespaces when available"
+    )
+    workers: int = Field(2, ge=1, description="sandboxed runs at once")
+
+
+class CodeOptions(_Strict):
+    """Code generation: function + unit tests from the teacher, kept only when the tests pass in the sandbox."""
+
+    language: Literal["python"] = "python"
+    min_tests: int = Field(3, ge=1, description="fewer generated test asserts reject the row")
+    min_pass_rate: float = Field(1.0, gt=0.0, le=1.0, description="share of test asserts that must pass")
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+
+
+class MathOptions(_Strict):
+    """Math word problems with a checked final answer and self-consistency re-solves."""
+
+    resolves: int = Field(4, ge=0, description="independent re-solves by the teacher (0: answer check only)")
+    resolve_temperature: float = Field(0.7, ge=0.0, le=2.0)
+    min_agreement: float = Field(0.5, gt=0.0, le=1.0,
+                                 description="share of re-solves that must agree with the written answer")
+    tolerance: float = Field(1e-6, ge=0.0, description="relative tolerance of numeric equivalence")
+    difficulty_by_solve_rate: dict[str, float] = Field(
+        default_factory=lambda: {"easy": 0.8, "medium": 0.5, "hard": 0.0},
+        description="difficulty label -> lowest solve rate that earns it (highest first wins)",
+    )
+
+
 class GenerationConfig(_Strict):
     method: GenerationMethod = "prompt"
     count: int = Field(20, gt=0, description="target number of generated rows")
@@ -149,6 +189,8 @@ class GenerationConfig(_Strict):
     self_instruct: SelfInstructOptions = Field(default_factory=SelfInstructOptions)
     evol_instruct: EvolInstructOptions = Field(default_factory=EvolInstructOptions)
     preference: PreferenceOptions = Field(default_factory=PreferenceOptions)
+    code: CodeOptions = Field(default_factory=CodeOptions)
+    math: MathOptions = Field(default_factory=MathOptions)
     options: dict[str, Any] = Field(default_factory=dict, description="method-specific options")
 
     @model_validator(mode="after")

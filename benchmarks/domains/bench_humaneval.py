@@ -1,0 +1,95 @@
+"""The code sandbox on HumanEval: every canonical solution must pass, every mutant should fail.
+
+    python benchmarks/domains/bench_humaneval.py [--limit N] [--out benchmarks/domains/humaneval.json]
+
+Reads ../shared/data/benchmarks/HumanEval.jsonl.gz (MIT, OpenAI; $SHARED_DATA overrides ../shared/data). Prints a JSON summary: the
+verifier's recall on correct code (canonical pass rate), its catch rate per mutation kind, the
+isolation level, and run times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import statistics
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from synth_pipeline.config import SandboxConfig
+from synth_pipeline.generation.verify.code_check import humaneval_program
+from synth_pipeline.generation.verify.mutants import mutants
+from synth_pipeline.generation.verify.sandbox import run_python
+
+SHARED = Path(os.environ.get("SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
+DATA = SHARED / "benchmarks" / "HumanEval.jsonl.gz"
+
+
+def load(path: Path = DATA) -> list[dict]:
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def cases(problems: list[dict]) -> list[tuple[str, str, str]]:
+    """(task_id, kind, program): the canonical solution and each mutant of its entry point."""
+    out = []
+    for p in problems:
+        out.append((p["task_id"], "canonical", humaneval_program(p, p["canonical_solution"])))
+        full = p["prompt"] + p["canonical_solution"]
+        for kind, source in mutants(full, p["entry_point"]).items():
+            program = source + "\n\n" + p["test"] + "\n\n" + f"check({p['entry_point']})\n"
+            out.append((p["task_id"], kind, program))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args()
+    problems = load()[: args.limit]
+    todo = cases(problems)
+    config = SandboxConfig()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(args.workers) as pool:
+        results = list(pool.map(lambda c: run_python(c[2], config), todo))
+    wall = time.perf_counter() - started
+    by_kind: dict[str, dict] = {}
+    survivors = []
+    for (task, kind, _), res in zip(todo, results, strict=True):
+        k = by_kind.setdefault(kind, {"runs": 0, "ok": 0, "statuses": {}})
+        k["runs"] += 1
+        k["ok"] += res.ok
+        k["statuses"][res.status] = k["statuses"].get(res.status, 0) + 1
+        if kind == "canonical" and not res.ok:
+            survivors.append({"task": task, "kind": kind, "status": res.status, "stderr": res.stderr[-300:]})
+        if kind != "canonical" and res.ok:
+            survivors.append({"task": task, "kind": kind})
+    canonical = by_kind.pop("canonical")
+    summary = {
+        "problems": len(problems),
+        "isolation": results[0].isolation if results else None,
+        "canonical_pass_rate": canonical["ok"] / canonical["runs"],
+        "canonical_statuses": canonical["statuses"],
+        "mutants": {k: {"runs": v["runs"], "caught": v["runs"] - v["ok"],
+                        "catch_rate": round((v["runs"] - v["ok"]) / v["runs"], 4)} for k, v in by_kind.items()},
+        "mutants_total": sum(v["runs"] for v in by_kind.values()),
+        "mutants_caught": sum(v["runs"] - v["ok"] for v in by_kind.values()),
+        "not_as_expected": survivors,
+        "runs": len(todo),
+        "wall_s": round(wall, 1),
+        "median_run_s": round(statistics.median(r.runtime_s for r in results), 3),
+        "python": sys.version.split()[0],
+    }
+    text = json.dumps(summary, indent=2)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
