@@ -2,8 +2,8 @@
 
     python benchmarks/domains/bench_humaneval.py [--limit N] [--out benchmarks/domains/humaneval.json]
 
-Reads ../shared/data/benchmarks/HumanEval.jsonl.gz (MIT, OpenAI; $SHARED_DATA overrides ../shared/data). Prints a JSON summary: the
-verifier's recall on correct code (canonical pass rate), its catch rate per mutation kind, the
+Reads ../shared/data/benchmarks/HumanEval.jsonl.gz (MIT, OpenAI; $SHARED_DATA overrides
+../shared/data). Prints a JSON summary: the verifier's recall on correct code (canonical pass rate), its catch rate per mutation kind, the
 isolation level, and run times.
 """
 
@@ -14,7 +14,9 @@ import gzip
 import json
 import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -45,11 +47,24 @@ def cases(problems: list[dict]) -> list[tuple[str, str, str]]:
     return out
 
 
+def reference_ok(program: str, timeout_s: float) -> bool:
+    """The same program run unconfined by a plain interpreter: the ground truth the sandbox must match."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "main.py"
+        path.write_text(program, encoding="utf-8")
+        try:
+            return subprocess.run([sys.executable, str(path)], cwd=tmp, capture_output=True,
+                                  timeout=timeout_s).returncode == 0
+        except subprocess.TimeoutExpired:
+            return False
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--reference", action="store_true", help="also run every program unconfined and compare")
     args = ap.parse_args()
     problems = load()[: args.limit]
     todo = cases(problems)
@@ -58,6 +73,14 @@ def main() -> None:
     with ThreadPoolExecutor(args.workers) as pool:
         results = list(pool.map(lambda c: run_python(c[2], config), todo))
     wall = time.perf_counter() - started
+    reference = None
+    if args.reference:
+        with ThreadPoolExecutor(args.workers) as pool:
+            ref = list(pool.map(lambda c: reference_ok(c[2], config.timeout_s), todo))
+        agree = sum(r == res.ok for r, res in zip(ref, results, strict=True))
+        reference = {"agree": agree, "runs": len(ref),
+                     "sandbox_ok_reference_fails": sum(res.ok and not r for r, res in zip(ref, results, strict=True)),
+                     "sandbox_fails_reference_ok": sum(r and not res.ok for r, res in zip(ref, results, strict=True))}
     by_kind: dict[str, dict] = {}
     survivors = []
     for (task, kind, _), res in zip(todo, results, strict=True):
@@ -80,6 +103,7 @@ def main() -> None:
         "mutants_total": sum(v["runs"] for v in by_kind.values()),
         "mutants_caught": sum(v["runs"] - v["ok"] for v in by_kind.values()),
         "not_as_expected": survivors,
+        "reference": reference,
         "runs": len(todo),
         "wall_s": round(wall, 1),
         "median_run_s": round(statistics.median(r.runtime_s for r in results), 3),
