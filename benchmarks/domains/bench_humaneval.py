@@ -3,8 +3,9 @@
     python benchmarks/domains/bench_humaneval.py [--limit N] [--out benchmarks/domains/humaneval.json]
 
 Reads ../shared/data/benchmarks/HumanEval.jsonl.gz (MIT, OpenAI; $SHARED_DATA overrides
-../shared/data). Prints a JSON summary: the verifier's recall on correct code (canonical pass rate), its catch rate per mutation kind, the
-isolation level, and run times.
+../shared/data). Prints a JSON summary: the verifier's recall on correct code (canonical pass
+rate), its catch rate per mutation kind, the isolation level, run times, and with --reference
+its agreement with the same programs run unconfined.
 """
 
 from __future__ import annotations
