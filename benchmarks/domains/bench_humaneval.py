@@ -65,11 +65,12 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--isolation", default="auto", choices=["auto", "namespaces", "guard"])
     ap.add_argument("--reference", action="store_true", help="also run every program unconfined and compare")
     args = ap.parse_args()
     problems = load()[: args.limit]
     todo = cases(problems)
-    config = SandboxConfig()
+    config = SandboxConfig(isolation=args.isolation)
     started = time.perf_counter()
     with ThreadPoolExecutor(args.workers) as pool:
         results = list(pool.map(lambda c: run_python(c[2], config), todo))

@@ -52,6 +52,7 @@ class SandboxResult:
     runtime_s: float
     isolation: str
     violations: list[str]
+    pid: int  # also the process group (and session) id every process of the run started in
 
     @property
     def ok(self) -> bool:
@@ -135,7 +136,7 @@ def run_python(source: str, config: SandboxConfig, guard: bool = True) -> Sandbo
         shutil.rmtree(logs, ignore_errors=True)
     violations = [line.split(MARKER, 1)[1].strip() for line in stderr.splitlines() if MARKER in line]
     status = _status(proc.returncode, timed_out, stderr, violations)
-    return SandboxResult(status, proc.returncode, stdout, stderr, round(runtime, 4), level, violations)
+    return SandboxResult(status, proc.returncode, stdout, stderr, round(runtime, 4), level, violations, proc.pid)
 
 
 def _status(returncode: int, timed_out: bool, stderr: str, violations: list[str]) -> Status:

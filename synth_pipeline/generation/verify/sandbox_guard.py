@@ -12,8 +12,9 @@ import sysconfig
 
 MARKER = "SANDBOX-VIOLATION:"
 _ROOT = os.path.realpath(os.getcwd())
-_READABLE = tuple({os.path.realpath(p) for p in (sysconfig.get_paths()["stdlib"],
-                                                  sysconfig.get_paths()["platstdlib"])})
+# The standard library: with -I -S, sys.path holds only it (its zip, its folder, lib-dynload).
+_READABLE = tuple({os.path.realpath(p) for p in (*sys.path, sysconfig.get_paths()["stdlib"],
+                                                  sysconfig.get_paths()["platstdlib"]) if p})
 _DEVICES = ("/dev/null", "/dev/urandom", "/dev/zero")
 _BLOCKED_EVENTS = ("socket.", "os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.exec", "os.system",
                    "subprocess.Popen", "os.kill", "os.killpg", "ctypes.", "os.putenv", "os.unsetenv",
