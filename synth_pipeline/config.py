@@ -159,7 +159,8 @@ class MathOptions(_Strict):
     resolve_temperature: float = Field(0.7, ge=0.0, le=2.0)
     min_agreement: float = Field(0.5, gt=0.0, le=1.0,
                                  description="share of re-solves that must agree with the written answer")
-    tolerance: float = Field(1e-6, ge=0.0, description="relative tolerance of numeric equivalence")
+    float_rounding: int = Field(6, ge=0, description="decimals numeric answers are compared to (math-verify)")
+    check_calculations: bool = Field(True, description="reject solutions whose worked arithmetic is wrong")
     difficulty_by_solve_rate: dict[str, float] = Field(
         default_factory=lambda: {"easy": 0.8, "medium": 0.5, "hard": 0.0},
         description="difficulty label -> lowest solve rate that earns it (highest first wins)",
