@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from synth_pipeline.config import CodeOptions, TaxonomyConfig
 from synth_pipeline.generation.methods.code import static_failure
 from synth_pipeline.generation.run import run_generation
@@ -83,3 +85,15 @@ def test_static_checks_name_the_rule_value_and_threshold():
     assert (rule, value, threshold) == ("code_too_few_tests", 1, 2)
     assert static_failure({**GOOD, "tests": ["assert double(1) ==", "assert double(2) == 4"]}, opts)[0] == (
         "code_syntax_error")
+
+
+@pytest.mark.slow
+def test_code_with_the_local_model(local_model):
+    cfg = _config(1)
+    cfg.teacher.max_tokens = 256
+    cfg.teacher.timeout_s = 300  # the helpers' 5 s is for the scripted server
+    teacher = LLMClient(cfg.teacher, None, local_model.api_base, local_model.litellm_model)
+    out = run_generation(seeds(1), cfg, None, teacher)
+    assert out.rows_in == 1 and out.kept.num_rows + out.rejected.num_rows == 1
+    assert out.metrics["calls"] >= 1 and out.metrics["errors"] == {}
+    assert all(r.startswith(("code_", "generation_invalid_output")) for r in out.rejected_by_rule())

@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from synth_pipeline.config import MathOptions
 from synth_pipeline.generation.methods.math import answer_failure, difficulty_for
 from synth_pipeline.generation.run import run_generation
@@ -89,3 +91,16 @@ def test_answer_checks_and_difficulty_labels():
     assert answer_failure("3 * 8 = 25\n#### 25", MathOptions(check_calculations=False)) is None
     assert [difficulty_for(r, opts) for r in (1.0, 0.8, 0.6, 0.5, 0.25, 0.0)] == [
         "easy", "easy", "medium", "medium", "hard", "hard"]
+
+
+@pytest.mark.slow
+def test_math_with_the_local_model(local_model):
+    cfg = config("math", count=1)
+    cfg.teacher.max_tokens = 160
+    cfg.teacher.timeout_s = 300
+    cfg.generation.math.resolves = 2
+    teacher = LLMClient(cfg.teacher, None, local_model.api_base, local_model.litellm_model)
+    out = run_generation(seeds(1), cfg, None, teacher)
+    assert out.rows_in == 1 and out.kept.num_rows + out.rejected.num_rows == 1
+    assert out.metrics["errors"] == {}
+    assert all(r.startswith(("math_", "generation_invalid_output")) for r in out.rejected_by_rule())
