@@ -48,16 +48,21 @@ def cases(problems: list[dict]) -> list[tuple[str, str, str]]:
     return out
 
 
-def reference_ok(program: str, timeout_s: float) -> bool:
-    """The same program run unconfined by a plain interpreter: the ground truth the sandbox must match."""
+def reference_run(program: str, timeout_s: float) -> tuple[bool, float]:
+    """The same program run unconfined by a plain interpreter: the ground truth the sandbox must match.
+
+    Returns (passed, seconds), timed like the sandbox's runtime (process start to exit).
+    """
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "main.py"
         path.write_text(program, encoding="utf-8")
+        started = time.perf_counter()
         try:
-            return subprocess.run([sys.executable, str(path)], cwd=tmp, capture_output=True,
-                                  timeout=timeout_s).returncode == 0
+            ok = subprocess.run([sys.executable, str(path)], cwd=tmp, capture_output=True,
+                                timeout=timeout_s).returncode == 0
         except subprocess.TimeoutExpired:
-            return False
+            ok = False
+        return ok, time.perf_counter() - started
 
 
 def main() -> None:
@@ -78,11 +83,13 @@ def main() -> None:
     reference = None
     if args.reference:
         with ThreadPoolExecutor(args.workers) as pool:
-            ref = list(pool.map(lambda c: reference_ok(c[2], config.timeout_s), todo))
+            timed = list(pool.map(lambda c: reference_run(c[2], config.timeout_s), todo))
+        ref = [ok for ok, _ in timed]
         agree = sum(r == res.ok for r, res in zip(ref, results, strict=True))
         reference = {"agree": agree, "runs": len(ref),
                      "sandbox_ok_reference_fails": sum(res.ok and not r for r, res in zip(ref, results, strict=True)),
-                     "sandbox_fails_reference_ok": sum(r and not res.ok for r, res in zip(ref, results, strict=True))}
+                     "sandbox_fails_reference_ok": sum(r and not res.ok for r, res in zip(ref, results, strict=True)),
+                     "median_run_s": round(statistics.median(t for _, t in timed), 3)}
     by_kind: dict[str, dict] = {}
     survivors = []
     for (task, kind, _), res in zip(todo, results, strict=True):
