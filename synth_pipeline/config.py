@@ -72,7 +72,9 @@ class ModelConfig(_Strict):
         return self.model.startswith("local/")
 
 
-GenerationMethod = Literal["prompt", "self_instruct", "evol_instruct", "preference", "code", "math", "import"]
+GenerationMethod = Literal[
+    "prompt", "self_instruct", "evol_instruct", "preference", "code", "math", "medical", "import"
+]
 
 
 class SelfInstructOptions(_Strict):
@@ -167,6 +169,17 @@ class MathOptions(_Strict):
     )
 
 
+class MedicalOptions(_Strict):
+    """Medical Q&A grounded in a guideline corpus (document seeds); every row needs expert review."""
+
+    passages_per_question: int = Field(2, ge=1, le=8, description="consecutive passages shown per question")
+    sentence_min_overlap: float = Field(
+        0.5, gt=0.0, le=1.0, description="share of an answer sentence's content words found in its cited passages"
+    )
+    min_supported_share: float = Field(0.8, gt=0.0, le=1.0,
+                                       description="share of answer sentences that must be supported")
+
+
 class GenerationConfig(_Strict):
     method: GenerationMethod = "prompt"
     count: int = Field(20, gt=0, description="target number of generated rows")
@@ -192,6 +205,7 @@ class GenerationConfig(_Strict):
     preference: PreferenceOptions = Field(default_factory=PreferenceOptions)
     code: CodeOptions = Field(default_factory=CodeOptions)
     math: MathOptions = Field(default_factory=MathOptions)
+    medical: MedicalOptions = Field(default_factory=MedicalOptions)
     options: dict[str, Any] = Field(default_factory=dict, description="method-specific options")
 
     @model_validator(mode="after")

@@ -20,6 +20,7 @@ METHOD_MODULES = {
     "preference": "synth_pipeline.generation.methods.preference",
     "code": "synth_pipeline.generation.methods.code",
     "math": "synth_pipeline.generation.methods.math",
+    "medical": "synth_pipeline.generation.methods.medical",
 }
 METHOD_KINDS = {"preference": RecordKind.PREFERENCE}
 
