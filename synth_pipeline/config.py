@@ -73,7 +73,7 @@ class ModelConfig(_Strict):
 
 
 GenerationMethod = Literal[
-    "prompt", "self_instruct", "evol_instruct", "preference", "code", "math", "medical", "import"
+    "prompt", "self_instruct", "evol_instruct", "preference", "code", "math", "medical", "legal", "import"
 ]
 
 
@@ -180,6 +180,33 @@ class MedicalOptions(_Strict):
                                        description="share of answer sentences that must be supported")
 
 
+class Jurisdiction(_Strict):
+    tag: str = Field(min_length=1, description="short tag stored on the row, e.g. us-ny")
+    name: str = Field(min_length=1, description="as written in a clause, e.g. the State of New York")
+    markers: list[str] = Field(min_length=1, description="phrases a clause of this jurisdiction must contain "
+                               "(any one), and a clause of another must not")
+
+
+class LegalOptions(_Strict):
+    """Template clauses per jurisdiction: tag checked against the text, disclaimer enforced."""
+
+    jurisdictions: list[Jurisdiction] = Field(
+        default_factory=lambda: [
+            Jurisdiction(tag="us-ny", name="the State of New York", markers=["New York"]),
+            Jurisdiction(tag="uk-ew", name="England and Wales", markers=["England and Wales", "English law"]),
+            Jurisdiction(tag="de", name="the Federal Republic of Germany", markers=["Germany", "German law"]),
+        ], min_length=1)
+    clause_types: list[str] = Field(
+        default_factory=lambda: ["governing law", "confidentiality", "limitation of liability", "termination"],
+        min_length=1)
+    disclaimer: str = Field(
+        "This clause is a template for information only and is not legal advice; have it reviewed by a lawyer "
+        "qualified in {jurisdiction}.", description="required at the end of every output; {jurisdiction} is "
+        "replaced by the jurisdiction's name")
+    disclaimer_policy: Literal["append", "reject"] = Field(
+        "append", description="a clause without the disclaimer: append it (recorded on the row) or reject the row")
+
+
 class GenerationConfig(_Strict):
     method: GenerationMethod = "prompt"
     count: int = Field(20, gt=0, description="target number of generated rows")
@@ -206,6 +233,7 @@ class GenerationConfig(_Strict):
     code: CodeOptions = Field(default_factory=CodeOptions)
     math: MathOptions = Field(default_factory=MathOptions)
     medical: MedicalOptions = Field(default_factory=MedicalOptions)
+    legal: LegalOptions = Field(default_factory=LegalOptions)
     options: dict[str, Any] = Field(default_factory=dict, description="method-specific options")
 
     @model_validator(mode="after")

@@ -21,6 +21,7 @@ METHOD_MODULES = {
     "code": "synth_pipeline.generation.methods.code",
     "math": "synth_pipeline.generation.methods.math",
     "medical": "synth_pipeline.generation.methods.medical",
+    "legal": "synth_pipeline.generation.methods.legal",
 }
 METHOD_KINDS = {"preference": RecordKind.PREFERENCE}
 
