@@ -73,4 +73,5 @@ def _run():
     exec(code, {"__name__": "__main__", "__file__": "main.py", "__builtins__": __builtins__})
 
 
-_run()
+if __name__ == "__main__":  # run by `python -c`; importing this module does nothing
+    _run()
