@@ -1,6 +1,7 @@
 """Medical Q&A grounded in a user-supplied guideline corpus, with checked citations.
 
-Seeds are the corpus passages (document seeds: TXT, or Parquet with ids). Each question is asked
+Seeds are the corpus passages (document seeds: TXT files, or Parquet `text` rows; a passage's
+id is its seed id and its `source` names file and row). Each question is asked
 over a few consecutive passages shown under short labels; the answer must cite labels that were
 shown, and its sentences must draw their content words from the cited passages
 (`verify/citations.py`). Every kept row is flagged `expert_review_required` and enters the review
@@ -42,7 +43,8 @@ def build_jobs(passages: list[dict[str, Any]], config: PipelineConfig) -> list[J
     jobs = []
     for i in range(config.generation.count):
         window = [passages[(i + j) % len(passages)] for j in range(k)]
-        shown = [{"label": f"P{j + 1}", "id": str(p["id"]), "text": p["input"]} for j, p in enumerate(window)]
+        shown = [{"label": f"P{j + 1}", "id": str(p["id"]), "text": p["input"],
+                  "source": (p.get("metadata") or {}).get("source")} for j, p in enumerate(window)]
         sample = i // len(passages)
         jobs.append(Job(
             id=stable_id(str(window[0]["id"]), METHOD, str(i)),
@@ -66,7 +68,8 @@ def citation_failure(obj: dict[str, Any], shown: list[dict[str, str]],
         return ("medical_unknown_citation", ", ".join(unknown), f"one of {sorted(by_label)}", None), {}
     cited = [by_label[c] for c in dict.fromkeys(labels)]
     found = support(obj["answer"], [p["text"] for p in cited], opts.sentence_min_overlap)
-    findings = {"citations": [p["id"] for p in cited], "supported_sentences": found.supported,
+    findings = {"citations": [p["id"] for p in cited], "citation_sources": [p["source"] for p in cited],
+                "supported_sentences": found.supported,
                 "sentences": found.sentences, "support": round(found.share, 4)}
     if found.share < opts.min_supported_share:
         detail = f"least supported sentence ({found.weakest_overlap:.2f} overlap): {found.weakest!r}"[:400]

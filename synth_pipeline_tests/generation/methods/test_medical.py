@@ -50,6 +50,7 @@ def test_medical_rows_cite_shown_passages_that_support_them_and_need_an_expert()
     assert meta["qa_status"] == "needs_review" and extra["expert_review_required"] is True
     assert extra["citations"] == ["fever-1", "fever-2"] and meta["seed_ids"] == ["fever-1", "fever-2"]
     assert extra["verification"]["support"] == 1.0 and meta["domain"] == "medical"
+    assert extra["verification"]["citation_sources"] == ["guidelines.txt:0", "guidelines.txt:1"]
     rejected = {r["rule"]: r for r in out.rejected.to_pylist()}
     unsupported = rejected["medical_unsupported_answer"]
     assert unsupported["value"] == "0.0" and unsupported["threshold"] == "0.8"
@@ -65,7 +66,7 @@ def test_without_a_corpus_nothing_is_requested():
 
 
 def test_an_answer_without_citations_is_rejected():
-    shown = [{"label": "P1", "id": "fever-1", "text": PASSAGES["fever-1"]}]
+    shown = [{"label": "P1", "id": "fever-1", "text": PASSAGES["fever-1"], "source": "guidelines.txt:0"}]
     obj = {"question": "q?", "answer": "Paracetamol every six hours.", "citations": []}
     assert citation_failure(obj, shown, MedicalOptions())[0][0] == "medical_no_citation"
     failure, findings = citation_failure({**obj, "citations": ["[P1]"]}, shown, MedicalOptions())
