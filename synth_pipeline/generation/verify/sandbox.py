@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -163,8 +164,7 @@ def _env() -> dict[str, str]:
 
 
 def _limits(config: SandboxConfig, nproc: int) -> None:
-    import resource  # imported here: posix-only, and only the child needs it
-
+    """Runs in the child between fork and exec: no imports or locks here (the parent has threads)."""
     mb = 1024 * 1024
     for limit, value in ((resource.RLIMIT_CPU, config.cpu_s),
                          (resource.RLIMIT_AS, config.memory_mb * mb),
