@@ -73,7 +73,8 @@ class ModelConfig(_Strict):
 
 
 GenerationMethod = Literal[
-    "prompt", "self_instruct", "evol_instruct", "preference", "code", "math", "medical", "legal", "import"
+    "prompt", "self_instruct", "evol_instruct", "preference", "code", "math", "medical", "legal", "multilingual",
+    "import",
 ]
 
 
@@ -207,6 +208,33 @@ class LegalOptions(_Strict):
         "append", description="a clause without the disclaimer: append it (recorded on the row) or reject the row")
 
 
+class MultilingualOptions(_Strict):
+    """Parallel versions of each seed in every configured language, each side checked."""
+
+    source_language: str = Field("en", description="ISO 639-1 code of the seeds")
+    languages: list[str] = Field(default_factory=lambda: ["fr", "de", "es"], min_length=1,
+                                 description="ISO 639-1 codes (py3langid's) to generate")
+    language_names: dict[str, str] = Field(
+        default_factory=lambda: {"en": "English", "fr": "French", "de": "German", "es": "Spanish", "it": "Italian",
+                                 "pt": "Portuguese", "nl": "Dutch", "ru": "Russian", "uk": "Ukrainian",
+                                 "el": "Greek", "ar": "Arabic", "he": "Hebrew", "hi": "Hindi", "zh": "Chinese",
+                                 "ja": "Japanese", "ko": "Korean"},
+        description="code -> name used in the prompts (unknown codes are named by their code)")
+    scripts: dict[str, list[str]] = Field(
+        default_factory=lambda: {"en": ["LATIN"], "fr": ["LATIN"], "de": ["LATIN"], "es": ["LATIN"],
+                                 "it": ["LATIN"], "pt": ["LATIN"], "nl": ["LATIN"], "ru": ["CYRILLIC"],
+                                 "uk": ["CYRILLIC"], "el": ["GREEK"], "ar": ["ARABIC"], "he": ["HEBREW"],
+                                 "hi": ["DEVANAGARI"], "zh": ["CJK"], "ja": ["CJK", "HIRAGANA", "KATAKANA"],
+                                 "ko": ["HANGUL"]},
+        description="code -> Unicode scripts (first word of the character name) its letters may use")
+    min_script_share: float = Field(0.8, ge=0.0, le=1.0, description="share of letters in the language's scripts")
+    min_language_prob: float = Field(0.5, ge=0.0, le=1.0,
+                                     description="py3langid probability of the target language, per side")
+    language_min_chars: int = Field(20, ge=0, description="sides with fewer letters skip language ID")
+    min_back_translation_rouge_l: float = Field(
+        0.4, ge=0.0, le=1.0, description="ROUGE-L of the back-translation against the source, mean of both sides")
+
+
 class GenerationConfig(_Strict):
     method: GenerationMethod = "prompt"
     count: int = Field(20, gt=0, description="target number of generated rows")
@@ -234,6 +262,7 @@ class GenerationConfig(_Strict):
     math: MathOptions = Field(default_factory=MathOptions)
     medical: MedicalOptions = Field(default_factory=MedicalOptions)
     legal: LegalOptions = Field(default_factory=LegalOptions)
+    multilingual: MultilingualOptions = Field(default_factory=MultilingualOptions)
     options: dict[str, Any] = Field(default_factory=dict, description="method-specific options")
 
     @model_validator(mode="after")

@@ -86,7 +86,7 @@ def build_qa_report(config: PipelineConfig, version: str, summaries: list[dict[s
     }
 
 
-DOMAIN_METHODS = ("code", "math", "medical", "legal")
+DOMAIN_METHODS = ("code", "math", "medical", "legal", "multilingual")
 
 
 def domains_block(summaries: list[dict[str, Any]]) -> dict[str, Any] | None:

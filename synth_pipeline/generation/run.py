@@ -22,6 +22,7 @@ METHOD_MODULES = {
     "math": "synth_pipeline.generation.methods.math",
     "medical": "synth_pipeline.generation.methods.medical",
     "legal": "synth_pipeline.generation.methods.legal",
+    "multilingual": "synth_pipeline.generation.methods.multilingual",
 }
 METHOD_KINDS = {"preference": RecordKind.PREFERENCE}
 
