@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from synth_pipeline.config import SandboxConfig
+from synth_pipeline.errors import ConfigError
 
 NOBODY = 65534
 GUARD = Path(__file__).with_name("sandbox_guard.py")
@@ -88,8 +89,8 @@ def isolation_level(config: SandboxConfig) -> str:
     if namespace_python() is not None:
         return "namespaces"
     if config.isolation == "namespaces":
-        raise RuntimeError("sandbox isolation 'namespaces' needs root and util-linux `unshare`; "
-                           "set generation.code.sandbox.isolation to 'auto' or 'guard'")
+        raise ConfigError("generation.code.sandbox.isolation: 'namespaces' needs root and util-linux `unshare` "
+                          "on this machine; set it to 'auto' or 'guard'")
     return "guard"
 
 

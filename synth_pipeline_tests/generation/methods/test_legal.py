@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from synth_pipeline.config import LegalOptions
 from synth_pipeline.generation.run import run_generation
 from synth_pipeline.generation.verify.jurisdiction import has_disclaimer, jurisdiction_failure
@@ -73,3 +75,14 @@ def test_jurisdiction_rules():
         "legal_other_jurisdiction", "us-ny: New York", "only uk-ew")
     assert jurisdiction_failure("Governed by German law.", "de", DE, configured) is None
     assert has_disclaimer("Clause.\n\nThis clause is  a template", "this clause is a TEMPLATE")
+
+
+@pytest.mark.slow
+def test_legal_with_the_local_model(local_model):
+    cfg = config("legal", count=1)
+    cfg.teacher.max_tokens = 200
+    cfg.teacher.timeout_s = 300
+    teacher = LLMClient(cfg.teacher, None, local_model.api_base, local_model.litellm_model)
+    out = run_generation(seeds(1), cfg, None, teacher)
+    assert out.rows_in == 1 and out.kept.num_rows + out.rejected.num_rows == 1 and out.metrics["errors"] == {}
+    assert all(r.startswith(("legal_", "generation_invalid_output")) for r in out.rejected_by_rule())

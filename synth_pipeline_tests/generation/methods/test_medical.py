@@ -1,6 +1,7 @@
 import json
 
 import pyarrow as pa
+import pytest
 
 from synth_pipeline.config import MedicalOptions
 from synth_pipeline.generation.methods.medical import citation_failure
@@ -71,3 +72,14 @@ def test_an_answer_without_citations_is_rejected():
     assert citation_failure(obj, shown, MedicalOptions())[0][0] == "medical_no_citation"
     failure, findings = citation_failure({**obj, "citations": ["[P1]"]}, shown, MedicalOptions())
     assert failure is None and findings["citations"] == ["fever-1"]
+
+
+@pytest.mark.slow
+def test_medical_with_the_local_model(local_model):
+    cfg = config("medical", count=1)
+    cfg.teacher.max_tokens = 200
+    cfg.teacher.timeout_s = 300
+    teacher = LLMClient(cfg.teacher, None, local_model.api_base, local_model.litellm_model)
+    out = run_generation(corpus(), cfg, None, teacher)
+    assert out.rows_in == 1 and out.kept.num_rows + out.rejected.num_rows == 1 and out.metrics["errors"] == {}
+    assert all(r.startswith(("medical_", "generation_invalid_output")) for r in out.rejected_by_rule())

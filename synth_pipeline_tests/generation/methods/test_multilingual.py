@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from synth_pipeline.generation.run import run_generation
 from synth_pipeline.llm.client import LLMClient
 from synth_pipeline.records import RecordKind, make_metadata, to_table
@@ -46,3 +48,15 @@ def test_each_language_version_is_checked_on_both_sides_and_by_back_translation(
     assert rejected["multilingual_language_mismatch"]["value"].startswith("en ")
     assert float(rejected["multilingual_back_translation"]["value"]) < 0.4
     assert out.metrics["multilingual"]["kept_by_language"] == {"fr": 1}
+
+
+@pytest.mark.slow
+def test_multilingual_with_the_local_model(local_model):
+    cfg = config("multilingual", count=1)
+    cfg.teacher.max_tokens = 200
+    cfg.teacher.timeout_s = 300
+    seeds = to_table([{**SEED, "metadata": make_metadata(source="seeds.jsonl")}], RecordKind.INSTRUCTION)
+    teacher = LLMClient(cfg.teacher, None, local_model.api_base, local_model.litellm_model)
+    out = run_generation(seeds, cfg, None, teacher)
+    assert out.rows_in == 1 and out.kept.num_rows + out.rejected.num_rows == 1 and out.metrics["errors"] == {}
+    assert all(r.startswith(("multilingual_", "generation_invalid_output")) for r in out.rejected_by_rule())

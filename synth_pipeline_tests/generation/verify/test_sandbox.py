@@ -141,3 +141,13 @@ def test_namespaces_contain_what_the_guard_would_have_refused(tmp_path):
     write = run_python(f"open({str(victim)!r}, 'w').write('gone')", AUTO, guard=False)
     assert write.status == "error" and "PermissionError" in write.stderr
     assert victim.read_text() == "project file"
+
+
+def test_asking_for_namespaces_where_there_are_none_is_a_config_error(monkeypatch):
+    from synth_pipeline.errors import ConfigError
+    from synth_pipeline.generation.verify import sandbox
+
+    monkeypatch.setattr(sandbox, "namespace_python", lambda: None)
+    with pytest.raises(ConfigError, match="generation.code.sandbox.isolation"):
+        sandbox.isolation_level(SandboxConfig(isolation="namespaces"))
+    assert sandbox.isolation_level(SandboxConfig()) == "guard"
