@@ -72,7 +72,10 @@ class ModelConfig(_Strict):
         return self.model.startswith("local/")
 
 
-GenerationMethod = Literal["prompt", "self_instruct", "evol_instruct", "preference", "import"]
+GenerationMethod = Literal[
+    "prompt", "self_instruct", "evol_instruct", "preference", "code", "math", "medical", "legal", "multilingual",
+    "import",
+]
 
 
 class SelfInstructOptions(_Strict):
@@ -126,6 +129,112 @@ class PreferenceOptions(_Strict):
     )
 
 
+class SandboxConfig(_Strict):
+    """Limits of one sandboxed run of generated code (generation/verify/sandbox.py)."""
+
+    timeout_s: float = Field(10.0, gt=0, description="wall-clock limit; the process group is killed after it")
+    cpu_s: int = Field(5, gt=0, description="RLIMIT_CPU")
+    memory_mb: int = Field(512, ge=64, description="RLIMIT_AS (address space)")
+    file_size_mb: int = Field(8, gt=0, description="RLIMIT_FSIZE: largest file (stdout/stderr included)")
+    max_processes: int = Field(8, ge=1, description="RLIMIT_NPROC headroom above the user's processes")
+    max_open_files: int = Field(64, ge=16, description="RLIMIT_NOFILE")
+    max_output_chars: int = Field(20000, gt=0, description="stdout/stderr kept in the result")
+    isolation: Literal["auto", "namespaces", "guard"] = Field(
+        "auto", description="namespaces: new network + PID namespace as user nobody (needs root and "
+        "`unshare`); guard: rlimits + in-process audit hook only; auto: namespaces when available"
+    )
+    workers: int = Field(2, ge=1, description="sandboxed runs at once")
+
+
+class CodeOptions(_Strict):
+    """Code generation: function + unit tests from the teacher, kept only when the tests pass in the sandbox."""
+
+    language: Literal["python"] = "python"
+    min_tests: int = Field(3, ge=1, description="fewer generated test asserts reject the row")
+    min_pass_rate: float = Field(1.0, gt=0.0, le=1.0, description="share of test asserts that must pass")
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+
+
+class MathOptions(_Strict):
+    """Math word problems with a checked final answer and self-consistency re-solves."""
+
+    resolves: int = Field(4, ge=0, description="independent re-solves by the teacher (0: answer check only)")
+    resolve_temperature: float = Field(0.7, ge=0.0, le=2.0)
+    min_agreement: float = Field(0.5, gt=0.0, le=1.0,
+                                 description="share of re-solves that must agree with the written answer")
+    float_rounding: int = Field(6, ge=0, description="decimals numeric answers are compared to (math-verify)")
+    check_calculations: bool = Field(True, description="reject solutions whose worked arithmetic is wrong")
+    difficulty_by_solve_rate: dict[str, float] = Field(
+        default_factory=lambda: {"easy": 0.8, "medium": 0.5, "hard": 0.0},
+        description="difficulty label -> lowest solve rate that earns it (highest first wins)",
+    )
+
+
+class MedicalOptions(_Strict):
+    """Medical Q&A grounded in a guideline corpus (document seeds); every row needs expert review."""
+
+    passages_per_question: int = Field(2, ge=1, le=8, description="consecutive passages shown per question")
+    sentence_min_overlap: float = Field(
+        0.5, gt=0.0, le=1.0, description="share of an answer sentence's content words found in its cited passages"
+    )
+    min_supported_share: float = Field(0.8, gt=0.0, le=1.0,
+                                       description="share of answer sentences that must be supported")
+
+
+class Jurisdiction(_Strict):
+    tag: str = Field(min_length=1, description="short tag stored on the row, e.g. us-ny")
+    name: str = Field(min_length=1, description="as written in a clause, e.g. the State of New York")
+    markers: list[str] = Field(min_length=1, description="phrases a clause of this jurisdiction must contain "
+                               "(any one), and a clause of another must not")
+
+
+class LegalOptions(_Strict):
+    """Template clauses per jurisdiction: tag checked against the text, disclaimer enforced."""
+
+    jurisdictions: list[Jurisdiction] = Field(
+        default_factory=lambda: [
+            Jurisdiction(tag="us-ny", name="the State of New York", markers=["New York"]),
+            Jurisdiction(tag="uk-ew", name="England and Wales", markers=["England and Wales", "English law"]),
+            Jurisdiction(tag="de", name="the Federal Republic of Germany", markers=["Germany", "German law"]),
+        ], min_length=1)
+    clause_types: list[str] = Field(
+        default_factory=lambda: ["governing law", "confidentiality", "limitation of liability", "termination"],
+        min_length=1)
+    disclaimer: str = Field(
+        "This clause is a template for information only and is not legal advice; have it reviewed by a lawyer "
+        "qualified in {jurisdiction}.", description="required at the end of every output; {jurisdiction} is "
+        "replaced by the jurisdiction's name")
+    disclaimer_policy: Literal["append", "reject"] = Field(
+        "append", description="a clause without the disclaimer: append it (recorded on the row) or reject the row")
+
+
+class MultilingualOptions(_Strict):
+    """Parallel versions of each seed in every configured language, each side checked."""
+
+    source_language: str = Field("en", description="ISO 639-1 code of the seeds")
+    languages: list[str] = Field(default_factory=lambda: ["fr", "de", "es"], min_length=1,
+                                 description="ISO 639-1 codes (py3langid's) to generate")
+    language_names: dict[str, str] = Field(
+        default_factory=lambda: {"en": "English", "fr": "French", "de": "German", "es": "Spanish", "it": "Italian",
+                                 "pt": "Portuguese", "nl": "Dutch", "ru": "Russian", "uk": "Ukrainian",
+                                 "el": "Greek", "ar": "Arabic", "he": "Hebrew", "hi": "Hindi", "zh": "Chinese",
+                                 "ja": "Japanese", "ko": "Korean"},
+        description="code -> name used in the prompts (unknown codes are named by their code)")
+    scripts: dict[str, list[str]] = Field(
+        default_factory=lambda: {"en": ["LATIN"], "fr": ["LATIN"], "de": ["LATIN"], "es": ["LATIN"],
+                                 "it": ["LATIN"], "pt": ["LATIN"], "nl": ["LATIN"], "ru": ["CYRILLIC"],
+                                 "uk": ["CYRILLIC"], "el": ["GREEK"], "ar": ["ARABIC"], "he": ["HEBREW"],
+                                 "hi": ["DEVANAGARI"], "zh": ["CJK"], "ja": ["CJK", "HIRAGANA", "KATAKANA"],
+                                 "ko": ["HANGUL"]},
+        description="code -> Unicode scripts (first word of the character name) its letters may use")
+    min_script_share: float = Field(0.8, ge=0.0, le=1.0, description="share of letters in the language's scripts")
+    min_language_prob: float = Field(0.5, ge=0.0, le=1.0,
+                                     description="py3langid probability of the target language, per side")
+    language_min_chars: int = Field(20, ge=0, description="sides with fewer letters skip language ID")
+    min_back_translation_rouge_l: float = Field(
+        0.4, ge=0.0, le=1.0, description="ROUGE-L of the back-translation against the source, mean of both sides")
+
+
 class GenerationConfig(_Strict):
     method: GenerationMethod = "prompt"
     count: int = Field(20, gt=0, description="target number of generated rows")
@@ -149,6 +258,11 @@ class GenerationConfig(_Strict):
     self_instruct: SelfInstructOptions = Field(default_factory=SelfInstructOptions)
     evol_instruct: EvolInstructOptions = Field(default_factory=EvolInstructOptions)
     preference: PreferenceOptions = Field(default_factory=PreferenceOptions)
+    code: CodeOptions = Field(default_factory=CodeOptions)
+    math: MathOptions = Field(default_factory=MathOptions)
+    medical: MedicalOptions = Field(default_factory=MedicalOptions)
+    legal: LegalOptions = Field(default_factory=LegalOptions)
+    multilingual: MultilingualOptions = Field(default_factory=MultilingualOptions)
     options: dict[str, Any] = Field(default_factory=dict, description="method-specific options")
 
     @model_validator(mode="after")

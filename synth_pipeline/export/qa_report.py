@@ -83,7 +83,27 @@ def build_qa_report(config: PipelineConfig, version: str, summaries: list[dict[s
                     "rows_schema_validated": plan_info["rows_validated"],
                     "rows_schema_invalid": plan_info.get("rows_schema_invalid")},
         "drift_flags": change_summary["flags"],
+        "domains": domains_block(summaries),
     }
+
+
+DOMAIN_METHODS = ("code", "math", "medical", "legal", "multilingual")
+
+
+def domains_block(summaries: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The verified domain generators' results: the method's verification metrics and its rejects by rule."""
+    for s in summaries:
+        metrics = s.get("metrics") or {}
+        method = metrics.get("method")
+        if s.get("phase") == "generated" and method in DOMAIN_METHODS and isinstance(metrics.get(method), dict):
+            rules = s.get("rejected_by_rule") or {}
+            kept, cost = s.get("kept"), metrics.get("cost_usd")
+            per_row = round(cost / kept, 8) if kept and isinstance(cost, int | float) else None
+            return {"method": method, "requested": s.get("rows_in"), "verified": kept,
+                    "rejected": s.get("rejected"), "cost_per_verified_usd": per_row, **metrics[method],
+                    "rejected_by_rule": {k: v for k, v in rules.items() if k.startswith(f"{method}_")},
+                    "generation_failures": {k: v for k, v in rules.items() if k.startswith("generation_")}}
+    return None
 
 
 def with_unrun_checks(recorded: list[dict[str, Any]], defined: list[dict[str, Any]]) -> list[dict[str, Any]]:

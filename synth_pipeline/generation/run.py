@@ -18,6 +18,11 @@ METHOD_MODULES = {
     "self_instruct": "synth_pipeline.generation.methods.self_instruct",
     "evol_instruct": "synth_pipeline.generation.methods.evol_instruct",
     "preference": "synth_pipeline.generation.methods.preference",
+    "code": "synth_pipeline.generation.methods.code",
+    "math": "synth_pipeline.generation.methods.math",
+    "medical": "synth_pipeline.generation.methods.medical",
+    "legal": "synth_pipeline.generation.methods.legal",
+    "multilingual": "synth_pipeline.generation.methods.multilingual",
 }
 METHOD_KINDS = {"preference": RecordKind.PREFERENCE}
 

@@ -142,7 +142,7 @@ def apply_judgements(table: pa.Table, results: dict[str, JudgeResult], tags: dic
             rejected.append(reject(row, PHASE, route[0], value=route[2], threshold=gate,
                                    detail=result.error or result.rationale))
             continue
-        if route:
+        if route or extra.get("expert_review_required"):  # e.g. medical rows: a person must check them
             meta["qa_status"] = NEEDS_REVIEW
         kept.append(row)
 

@@ -29,3 +29,16 @@ def test_chain_names_the_phase_that_lost_rows():
     assert links["generated -> filtered"]["detail"] == "filtered read 9 rows but generated kept 10"
     assert links["seeds: in = kept + rejected"]["passed"] and links["filtered -> release"]["passed"]
     assert "seeds -> generated" not in links  # generation makes new rows: it starts the chain
+
+
+def test_domains_block_summarises_a_verified_generator():
+    from synth_pipeline.export.qa_report import domains_block
+
+    generated = {"phase": "generated", "rows_in": 10, "kept": 4, "rejected": 6,
+                 "rejected_by_rule": {"code_tests_failed": 3, "code_syntax_error": 2, "generation_call_failed": 1},
+                 "metrics": {"method": "code", "cost_usd": 0.02, "code": {"verified": 4, "mean_pass_rate": 0.7}}}
+    block = domains_block([{"phase": "seeds", "metrics": {}}, generated])
+    assert block == {"method": "code", "requested": 10, "verified": 4, "rejected": 6, "cost_per_verified_usd": 0.005,
+                     "mean_pass_rate": 0.7, "rejected_by_rule": {"code_tests_failed": 3, "code_syntax_error": 2},
+                     "generation_failures": {"generation_call_failed": 1}}
+    assert domains_block([{**generated, "metrics": {"method": "prompt"}}]) is None

@@ -49,3 +49,32 @@ def test_preference_score_range_is_not_a_setting(tmp_path):
     path.write_text(YAML.format(margin=0.5) + "    score_max: 10\n")
     with pytest.raises(ConfigError, match=r"pipeline.yaml:19: generation.preference.score_max: Extra inputs"):
         load_pipeline_config(path)
+
+
+DOMAIN_YAML = """\
+seeds:
+  paths: [seeds.jsonl]
+generation:
+  method: code
+  code:
+    min_tests: 4
+    sandbox:
+      timeout_s: {timeout}
+      isolation: guard
+  math:
+    resolves: 6
+  legal:
+    jurisdictions:
+      - {{tag: fr, name: France, markers: [France, French law]}}
+"""
+
+
+def test_domain_method_options_load_and_a_bad_limit_names_its_key(tmp_path):
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(DOMAIN_YAML.format(timeout=3))
+    config = load_pipeline_config(path)
+    assert config.generation.code.min_tests == 4 and config.generation.code.sandbox.isolation == "guard"
+    assert config.generation.math.resolves == 6 and config.generation.legal.jurisdictions[0].tag == "fr"
+    path.write_text(DOMAIN_YAML.format(timeout=0))
+    with pytest.raises(ConfigError, match=r"pipeline.yaml:8: generation.code.sandbox.timeout_s"):
+        load_pipeline_config(path)

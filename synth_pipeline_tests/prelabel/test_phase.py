@@ -90,6 +90,16 @@ def test_with_human_review_rows_under_the_gate_wait_in_its_queue():
     assert rejected.rejected.column("rule").to_pylist() == [RULE_BELOW_GATE]
 
 
+def test_rows_that_require_an_expert_stay_in_the_review_queue_whatever_their_score():
+    rows = _rows().to_pylist()
+    rows[0]["metadata"] = make_metadata(domain="medical", expert_review_required=True)
+    out = apply_judgements(to_table(rows, RecordKind.INSTRUCTION), {**RESULTS, "c1": _scored(5.0, "c1")}, {},
+                           _config(), "local/judge")
+    status = dict(zip(out.kept.column("id").to_pylist(),
+                      [m["qa_status"] for m in out.kept.column("metadata").to_pylist()], strict=True))
+    assert status["m1"] == NEEDS_REVIEW and status["c1"] != NEEDS_REVIEW
+
+
 def test_a_judge_grading_its_own_teacher_is_flagged():
     config = _config()
     own = apply_judgements(_rows(), RESULTS, {}, config, config.teacher.model)

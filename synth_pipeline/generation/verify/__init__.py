@@ -1,0 +1,1 @@
+"""Verifiers of domain generations: a sandbox for code, answer checks for math."""
