@@ -39,8 +39,12 @@ def _free_port() -> int:
 
 def local_command(service: str, replace: dict[str, str]) -> list[str]:
     """The service's command in docker-compose.yml, with container paths, hosts and ports made local."""
+    return local_command_of(compose()["services"][service]["command"], replace)
+
+
+def local_command_of(command: list[str], replace: dict[str, str]) -> list[str]:
     out = []
-    for arg in compose()["services"][service]["command"]:
+    for arg in command:
         arg = replace.get(arg, arg)
         out.append(arg.replace("/opt/synth/", f"{ROOT}/") if arg.startswith("/opt/synth/") else
                    str(ROOT) if arg == "/opt/synth" else arg)
@@ -151,7 +155,7 @@ def test_the_deployment_runs_versions_from_graphql_the_schedule_and_the_sensor(t
     grpc_port, web_port = _free_port(), _free_port()
     local = {
         "DAGSTER_HOME": str(home),
-        "DAGSTER_POSTGRES_URL": pg_server.create_database("dagster_e2e").replace("+psycopg2", ""),
+        "DAGSTER_POSTGRES_URL": pg_server.create_database("dagster_e2e"),
         "DAGSTER_COMPUTE_LOGS_DIR": str(tmp_path / "compute_logs"),
         "SYNTH_CODE_SERVER_HOST": "127.0.0.1",
         "SYNTH_CODE_SERVER_PORT": str(grpc_port),
@@ -171,7 +175,11 @@ def test_the_deployment_runs_versions_from_graphql_the_schedule_and_the_sensor(t
                             text=True, timeout=120)
     assert bucket.returncode == 0 and f"created s3://{BUCKET}" in bucket.stdout, bucket.stdout + bucket.stderr
     try:
-        for service in ("user-code", "webserver", "daemon"):
+        parts.start("user-code")
+        health = local_command_of(compose()["services"]["user-code"]["healthcheck"]["test"][1:], replace)
+        wait_for("the gRPC server's health check", lambda: subprocess.run(
+            health, env=env, capture_output=True, timeout=60).returncode == 0, parts, timeout=300)
+        for service in ("webserver", "daemon"):  # as depends_on: user-code is healthy
             parts.start(service)
 
         def loaded():
@@ -223,9 +231,13 @@ def test_the_deployment_runs_versions_from_graphql_the_schedule_and_the_sensor(t
                       Body=json.dumps({"id": "s1", "instruction": "Describe a river."}).encode())
         first = wait_for("the sensor's run for upl-1", lambda: _runs(parts, "synth/trigger", "upload"), parts)
         assert [_partition(r) for r in first] == ["upl-1"]
-        state = parts.graphql(SENSOR, sensorSelector=sensor_selector)["sensorOrError"]["sensorState"]
-        cursor = state["typeSpecificData"]["lastCursor"]
-        assert "uploads/upl-1/seeds.jsonl" in json.loads(cursor)["seen"]
+
+        def stored_cursor():  # written when the tick ends, just after its runs are submitted
+            state = parts.graphql(SENSOR, sensorSelector=sensor_selector)["sensorOrError"]["sensorState"]
+            cursor = state["typeSpecificData"]["lastCursor"]
+            return cursor and "uploads/upl-1/seeds.jsonl" in json.loads(cursor)["seen"]
+
+        wait_for("the sensor's cursor in PostgreSQL", stored_cursor, parts, timeout=60)
 
         # 4. the daemon restarts; the sensor resumes from the cursor stored in PostgreSQL
         parts.stop("daemon")
