@@ -84,3 +84,17 @@ def test_review_settings_stay_constructible_in_code():
 
     config = PipelineConfig(seeds=SeedsConfig(paths=["s.jsonl"]), review=ReviewConfig(mode="human"))
     assert config.review.mode == "human"
+
+
+@pytest.mark.parametrize(("section", "line", "message"), [
+    ("schedule:\n  cron: '61 * * * *'\n", 4, "schedule.cron: Value error, not a valid cron expression"),
+    ("schedule:\n  timezone: Mars/Olympus\n", 4, "schedule.timezone: Value error, unknown time zone"),
+    ("retention:\n  cron: nightly\n", 4, "retention.cron: Value error, not a valid cron expression"),
+    ("retention:\n  cache_days: 0\n", 4, "retention.cache_days: Input should be greater than 0"),
+    ("uploads:\n  settle_seconds: -1\n", 4, "uploads.settle_seconds: Input should be greater than or equal to 0"),
+])
+def test_automation_settings_are_checked_at_load(tmp_path, section, line, message):
+    path = tmp_path / "pipeline.yaml"
+    path.write_text("seeds:\n  paths: [s.jsonl]\n" + section)
+    with pytest.raises(ConfigError, match=rf"pipeline.yaml:{line}: {message}"):
+        load_pipeline_config(path)
