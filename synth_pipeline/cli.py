@@ -235,6 +235,23 @@ def review_serve(host: str = typer.Option("127.0.0.1", help="address to listen o
         _fail(exc, debug)
 
 
+@app.command("create-bucket")
+def create_bucket(config: Path = typer.Option(..., "--config", "-c", help="pipeline.yaml"),
+                  debug: bool = typer.Option(False, help="show tracebacks")) -> None:
+    """Create the S3 bucket that `storage.bucket` names, if missing (a deployment's first start)."""
+    use_offline_defaults()
+    try:
+        from synth_pipeline.buckets import ensure_bucket
+        from synth_pipeline.config import load_pipeline_config
+
+        storage = load_pipeline_config(config).storage
+        created = ensure_bucket(storage)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc, debug)
+        return
+    console.print(f"{'created' if created else 'bucket exists:'} s3://{storage.bucket}")
+
+
 def main() -> None:  # pragma: no cover - console entry for `python -m synth_pipeline.cli`
     sys.exit(app())
 

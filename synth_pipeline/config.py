@@ -662,6 +662,74 @@ class StorageConfig(_Strict):
     region: str = "us-east-1"
 
 
+class ScheduleConfig(_Strict):
+    """The nightly regeneration schedule (`defs/automation/schedules.py`)."""
+
+    enabled: bool = Field(False, description="start the schedule running; off, it waits to be switched on in the UI")
+    cron: str = Field("0 2 * * *", description="when a tick makes a new version (cron, in `timezone`)")
+    timezone: str = Field("UTC", description="IANA time zone of `cron` and of the date in version names")
+    version_prefix: str = Field(
+        "nightly", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="versions are named <prefix>-YYYYMMDD (then -2, -3 … when that name is taken)",
+    )
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, cron: str) -> str:
+        from croniter import croniter
+
+        if not croniter.is_valid(cron):
+            raise ValueError(f"not a valid cron expression: {cron!r}")
+        return cron
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone: {zone!r}") from None
+        return zone
+
+
+class UploadsConfig(_Strict):
+    """How the seed-upload sensor reads `uploads/<version>/` (`ingest/uploads.py`)."""
+
+    settle_seconds: float = Field(
+        10.0, ge=0, description="an object younger than this may still be being written: wait for the next tick")
+    lookback_seconds: float = Field(
+        3600.0, gt=0, description="objects whose time stamp is this far behind the newest one seen are still "
+        "looked for (S3 stamps a large upload with its start time, so it can be listed after newer ones)")
+    ignore: list[str] = Field(
+        default_factory=lambda: [".*", "_*", "*.tmp", "*.temp", "*.part", "*.partial", "*.crdownload", "*~",
+                                 "*._COPYING_", "*.uploading"],
+        description="file or folder name patterns of temporary objects, never read as seeds")
+
+
+class RetentionConfig(_Strict):
+    """How long each kind of stored data is kept (`retention.py`); None keeps it for ever."""
+
+    enabled: bool = Field(False, description="start the retention schedule running")
+    cron: str = Field("30 3 * * *", description="when the retention job runs (cron, UTC)")
+    dry_run: bool = Field(False, description="log what would be deleted, delete nothing")
+    intermediate_days: float | None = Field(
+        30, gt=0, description="phase tables, rejected tables, summaries, logs and check outcomes of a version "
+        "whose newest such file is older than this",
+    )
+    spool_hours: float | None = Field(24, gt=0, description="leftover spool files in the spool folder")
+    cache_days: float | None = Field(90, gt=0, description="LLM response cache, PII memo and decontamination cache")
+    review_days: float | None = Field(None, gt=0, description="review data, through the review store's hook")
+    release_days: float | None = Field(None, gt=0, description="releases older than this; None never deletes one")
+    keep_releases: int = Field(3, ge=0, description="the newest releases kept whatever their age")
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, cron: str) -> str:
+        return ScheduleConfig._valid_cron(cron)
+
+
 class PipelineConfig(_Strict):
     name: str = "synth-pipeline"
     seeds: SeedsConfig
@@ -678,6 +746,9 @@ class PipelineConfig(_Strict):
     split: SplitConfig = Field(default_factory=SplitConfig)
     export: ExportConfig = Field(default_factory=ExportConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    uploads: UploadsConfig = Field(default_factory=UploadsConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
 
     # Set by the loader, not by users.
     config_path: str | None = Field(None, exclude=True)

@@ -4,6 +4,10 @@ from pathlib import Path
 
 import dagster as dg
 
+from synth_pipeline.config import load_pipeline_config
+from synth_pipeline.defs.automation.jobs import version_job
+from synth_pipeline.defs.automation.nightly import nightly_schedule
+from synth_pipeline.defs.automation.retention import retention_job, retention_schedule
 from synth_pipeline.defs.io import ParquetIOManager
 from synth_pipeline.defs.resources import PipelineResource, TeacherResource, default_config_path
 from synth_pipeline.offline import use_offline_defaults
@@ -24,7 +28,15 @@ def build_defs(config_path: str, out_dir: str | None = None) -> dg.Definitions:
     return dg.Definitions.merge(
         phases,
         dg.Definitions(resources=build_resources(config_path, out_dir), executor=dg.in_process_executor),
+        automation(config_path),
     )
+
+
+def automation(config_path: str) -> dg.Definitions:
+    """The jobs and schedules whose cron and on/off state pipeline.yaml sets."""
+    config = load_pipeline_config(config_path)
+    return dg.Definitions(jobs=[version_job, retention_job],
+                          schedules=[nightly_schedule(config.schedule), retention_schedule(config.retention)])
 
 
 @dg.definitions

@@ -94,3 +94,24 @@ def test_human_review_on_s3_storage_needs_a_database_url(tmp_path):
         load_pipeline_config(f)
     f.write_text(base + "  db_url: postgresql+psycopg2://u@h/review\n")
     assert load_pipeline_config(f).review.db_url.startswith("postgresql")
+
+
+def test_review_settings_stay_constructible_in_code():
+    from synth_pipeline.config import PipelineConfig, ReviewConfig, SeedsConfig
+
+    config = PipelineConfig(seeds=SeedsConfig(paths=["s.jsonl"]), review=ReviewConfig(mode="human"))
+    assert config.review.mode == "human"
+
+
+@pytest.mark.parametrize(("section", "line", "message"), [
+    ("schedule:\n  cron: '61 * * * *'\n", 4, "schedule.cron: Value error, not a valid cron expression"),
+    ("schedule:\n  timezone: Mars/Olympus\n", 4, "schedule.timezone: Value error, unknown time zone"),
+    ("retention:\n  cron: nightly\n", 4, "retention.cron: Value error, not a valid cron expression"),
+    ("retention:\n  cache_days: 0\n", 4, "retention.cache_days: Input should be greater than 0"),
+    ("uploads:\n  settle_seconds: -1\n", 4, "uploads.settle_seconds: Input should be greater than or equal to 0"),
+])
+def test_automation_settings_are_checked_at_load(tmp_path, section, line, message):
+    path = tmp_path / "pipeline.yaml"
+    path.write_text("seeds:\n  paths: [s.jsonl]\n" + section)
+    with pytest.raises(ConfigError, match=rf"pipeline.yaml:{line}: {message}"):
+        load_pipeline_config(path)

@@ -17,7 +17,7 @@ from synth_pipeline_tests.test_runner import quickstart_copy
 def _s3_config(tmp_path, s3_server, bucket: str):
     (tmp_path / "rows.jsonl").write_text(json.dumps({"id": "g1", "instruction": "Say yes.", "output": "Yes."}))
     return quickstart_copy(tmp_path, generation={"method": "import", "path": str(tmp_path / "rows.jsonl")},
-                           prelabel={"enabled": False},
+                           prelabel={"enabled": False}, uploads={"settle_seconds": 0},
                            storage={"bucket": bucket, "endpoint_url": s3_server.endpoint_url})
 
 
@@ -60,3 +60,53 @@ def test_upload_adds_a_version_and_requests_a_run(tmp_path, s3_server, monkeypat
     assert (seeds["rows_in"], seeds["kept"], seeds["rejected"]) == (5, 4, 1)
     assert any("s3://uploads-test/synth-pipeline/uploads/v7/seeds.jsonl:line 4: invalid JSON" in e
                for e in seeds["metrics"]["errors"])
+
+
+def _tick(instance, pipeline, cursor):
+    return seed_upload_sensor(dg.build_sensor_context(instance=instance, cursor=cursor,
+                                                      resources={"pipeline": pipeline}))
+
+
+@pytest.mark.slow
+def test_many_uploads_temporary_and_bad_objects_between_ticks(tmp_path, s3_server, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3_server.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_server.secret_key)
+    s3 = s3_server.client()
+    s3.create_bucket(Bucket="uploads-many")
+    pipeline = PipelineResource(config_path=str(_s3_config(tmp_path, s3_server, "uploads-many")))
+    instance = dg.DagsterInstance.ephemeral()
+
+    def put(key: str, body: bytes = b'{"instruction": "An uploaded task."}\n') -> None:
+        s3.put_object(Bucket="uploads-many", Key=f"synth-pipeline/uploads/{key}", Body=body)
+
+    for i in range(40):
+        put(f"batch{i % 4}/part-{i:02d}.jsonl")
+    put("batch0/part-99.jsonl.part")  # a copy still in progress
+    put("batch1/_temporary/attempt/part.jsonl")
+    put("batch2/slides.pptx")  # bad: not a seed file type
+    put("no version.jsonl")  # bad: not in a version folder
+    first = _tick(instance, pipeline, None)
+    assert [r.partition_key for r in first.run_requests] == ["batch0", "batch1", "batch2", "batch3"]
+    assert first.dynamic_partitions_requests[0].partition_keys == ["batch0", "batch1", "batch2", "batch3"]
+    assert all(r.tags["synth/trigger"] == "upload" for r in first.run_requests)
+    [observation] = first.asset_events
+    bad = observation.metadata["bad_uploads"].value
+    assert sorted(b["uri"].rsplit("/", 1)[-1] for b in bad) == ["no version.jsonl", "slides.pptx"]
+    assert "unsupported file type '.pptx'" in next(b["reason"] for b in bad if b["uri"].endswith(".pptx"))
+
+    # the daemon adds the partitions and keeps the cursor as a string: a restart starts from it
+    instance.add_dynamic_partitions("dataset_version", first.dynamic_partitions_requests[0].partition_keys)
+    cursor = first.cursor
+    quiet = _tick(instance, pipeline, cursor)
+    assert not quiet.run_requests and not quiet.asset_events  # a bad object is reported once
+
+    for i in range(40, 52):  # more arrive, some within the same second as the last tick's newest
+        put(f"batch{i % 3}/part-{i:02d}.jsonl")
+    second = _tick(instance, pipeline, cursor)
+    assert [r.partition_key for r in second.run_requests] == ["batch0", "batch1", "batch2"]
+    assert not second.dynamic_partitions_requests  # these versions are known already
+    assert all(r.run_key not in {f.run_key for f in first.run_requests} for r in second.run_requests)
+    # evaluated again from the same cursor (a tick retried after a crash): the same run keys
+    retried = _tick(instance, pipeline, cursor)
+    assert [r.run_key for r in retried.run_requests] == [r.run_key for r in second.run_requests]
+    assert not _tick(instance, pipeline, second.cursor).run_requests
