@@ -530,6 +530,30 @@ class StorageConfig(_Strict):
     region: str = "us-east-1"
 
 
+class SecurityConfig(_Strict):
+    """Controls at rest and in transit. Keys and secrets never sit here: encryption keys come from
+    SYNTH_PIPELINE_ENCRYPTION_KEYS or SYNTH_PIPELINE_ENCRYPTION_KEY_FILE, S3 credentials from the
+    AWS environment, model keys from each model's `api_key_env` (see SECURITY.md)."""
+
+    require_encryption: bool = Field(
+        False, description="refuse to run unless a client-side encryption key is configured in the environment")
+    s3_sse: Literal["none", "AES256", "aws:kms"] = Field(
+        "none", description="server-side encryption the bucket must apply to every object (its default "
+        "encryption is checked, and a probe object verified with head_object, before any work)")
+    s3_sse_kms_key_id: str | None = Field(None, description="the KMS key the bucket must use with aws:kms")
+    enforce_region: bool = Field(
+        True, description="with S3 storage, refuse to run unless the bucket's region is storage.region")
+    s3_ca_bundle: str | None = Field(
+        None, description="PEM file of the CAs that sign the S3 endpoint's TLS certificate (relative to the "
+        "working directory); certificates are always verified")
+
+    @model_validator(mode="after")
+    def _kms_key_needs_kms(self) -> SecurityConfig:
+        if self.s3_sse_kms_key_id and self.s3_sse != "aws:kms":
+            raise ValueError("s3_sse_kms_key_id: needs s3_sse: aws:kms")
+        return self
+
+
 class PipelineConfig(_Strict):
     name: str = "synth-pipeline"
     seeds: SeedsConfig
@@ -546,6 +570,7 @@ class PipelineConfig(_Strict):
     split: SplitConfig = Field(default_factory=SplitConfig)
     export: ExportConfig = Field(default_factory=ExportConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
+    security: SecurityConfig = Field(default_factory=SecurityConfig)
 
     # Set by the loader, not by users.
     config_path: str | None = Field(None, exclude=True)
