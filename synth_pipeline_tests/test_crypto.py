@@ -220,3 +220,59 @@ def test_generated_keys_are_valid_and_distinct():
     one, two = crypto.generate_key(), crypto.generate_key()
     assert one != two
     assert Keyring.parse(f"k:{one}", "test").keys["k"] == base64.b64decode(one)
+
+
+MARK = "Quillfeathermoor"
+TOPICS = ["a picnic by the river", "the history of the bicycle", "how bread rises in the oven",
+          "why leaves change colour in autumn", "planning a week of simple dinners", "the rules of chess castling",
+          "caring for a small herb garden", "how a lighthouse guides ships", "the water cycle for children",
+          "choosing a good pair of walking shoes", "why the moon shows phases", "writing a polite thank-you note"]
+
+
+def planted_import_rows(path: Path) -> Path:
+    """Import rows that each carry the marker word in their answer, written to `path`."""
+    rows = [{"id": f"plant-{i}", "instruction": f"Write a short note about {topic}.", "input": "",
+             "output": f"Here is a short note about {topic}. The family friend {MARK} said it was the best "
+                       f"part of the day, and everyone agreed to try it again next week."}
+            for i, topic in enumerate(TOPICS)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def files_containing(root: Path, needle: bytes) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and needle in p.read_bytes())
+
+
+@pytest.mark.slow
+def test_a_pipeline_run_with_a_key_leaves_no_plaintext_in_storage_spools_caches_or_dagster(keys, tmp_path,
+                                                                                          monkeypatch):
+    import dagster as dg
+
+    from synth_pipeline.runner import run_version
+    from synth_pipeline_tests.test_runner import quickstart_copy
+
+    keys("a")
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    (tmp_path / "dagster_home").mkdir()
+    monkeypatch.setenv("SYNTH_PIPELINE_SPOOL", str(spool))
+    config = quickstart_copy(tmp_path, generation={"method": "import",
+                                                   "path": str(planted_import_rows(tmp_path / "rows.jsonl"))},
+                             prelabel={"enabled": False}, security={"require_encryption": True})
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster_home")) as instance:
+        result = run_version(config, "v1", out_dir=tmp_path / "out", instance=instance)
+        assert result.success, result.failed_checks
+    needle = MARK.encode()
+    # The marker went all the way through (so its absence below means something) ...
+    assert files_containing(tmp_path / "out", needle)
+    store = tmp_path / "store"
+    assert {"generated/v1.parquet", "filtered/v1.parquet", "decontaminated/v1.parquet"} <= {
+        str(p.relative_to(store)) for p in store.rglob("*.parquet")}
+    assert any(store.glob("cache/pii/*/*.parquet"))  # the PII memo was written, encrypted
+    # ... yet no stored table, summary, log, check record, cache, spool or Dagster event holds it.
+    for root in (store, spool, tmp_path / "dagster_home"):
+        assert files_containing(root, needle) == [], root
+    for path in store.rglob("*.parquet"):
+        assert path.read_bytes()[:4] == crypto.PARQUET_ENCRYPTED_MAGIC, path
+    for path in store.rglob("*.json"):
+        assert crypto.is_envelope(path.read_bytes()), path
