@@ -259,6 +259,9 @@ class FiltersConfig(_Strict):
             "IP_ADDRESS", "STREET_ADDRESS",
         ]
     )
+    pii_preset: Literal["default", "healthcare"] = Field(
+        "default", description="healthcare adds the PHI entities (MEDICAL_RECORD_NUMBER, DATE_OF_BIRTH, "
+        "HEALTH_PLAN_ID) to pii_entities, at upload, in the filter phase and in the PII gates")
     pii_min_score: float = Field(0.4, ge=0.0, le=1.0, description="findings scored below are ignored")
     pii_min_scores: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
         default_factory=dict, description="entity -> min score, overriding pii_min_score for that entity"
