@@ -6,7 +6,7 @@ Keys never sit in pipeline.yaml. They come from the environment:
 * ``SYNTH_PIPELINE_ENCRYPTION_KEYS``: ``kid:base64key[,kid:base64key…]``, or
 * ``SYNTH_PIPELINE_ENCRYPTION_KEY_FILE``: a file with one ``kid:base64key`` per line (``#`` comments).
 
-Each key is 32 random bytes (``synth-pipeline keygen`` or ``openssl rand -base64 32``). The first
+Each key is 32 random bytes, base64 (`generate_key`, or ``openssl rand -base64 32``). The first
 key encrypts; every listed key decrypts, found by the key id that each envelope carries, so a key
 is rotated by putting the new one first and keeping the old ones until nothing written with them
 is left (SECURITY.md has the procedure).
