@@ -170,5 +170,5 @@ def test_tls_endpoint_is_verified_against_the_configured_ca_bundle(tmp_path, mon
         assert store.read_json("x.json") == {"a": 1}
         # Plain HTTP to the TLS port does not silently downgrade.
         plain = StorageConfig(bucket="tls", prefix="p", endpoint_url=server.endpoint_url.replace("https", "http"))
-        with pytest.raises(StorageError, match=r"s3://tls/p: .*HeadBucket"):  # the server answers 400
+        with pytest.raises(StorageError, match=r"s3://tls/p/?: .*HeadBucket"):  # the server answers 400
             TableStore.from_config(plain, security=trusted)
