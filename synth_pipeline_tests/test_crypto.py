@@ -231,9 +231,9 @@ TOPICS = ["a picnic by the river", "the history of the bicycle", "how bread rise
 
 def planted_import_rows(path: Path) -> Path:
     """Import rows that each carry the marker word in their answer, written to `path`."""
-    rows = [{"id": f"plant-{i}", "instruction": f"Write a short note about {topic}.", "input": "",
-             "output": f"Here is a short note about {topic}. The family friend {MARK} said it was the best "
-                       f"part of the day, and everyone agreed to try it again next week."}
+    rows = [{"id": f"plant-{i}", "instruction": f"Write a short note for {MARK} about {topic}.", "input": "",
+             "output": f"{MARK}, here is a short note about {topic}: it was the best part of the day, and "
+                       f"everyone agreed to try it again next week."}
             for i, topic in enumerate(TOPICS)]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
