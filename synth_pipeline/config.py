@@ -373,6 +373,9 @@ class FiltersConfig(_Strict):
             "IP_ADDRESS", "STREET_ADDRESS",
         ]
     )
+    pii_preset: Literal["default", "healthcare"] = Field(
+        "default", description="healthcare adds the PHI entities (MEDICAL_RECORD_NUMBER, DATE_OF_BIRTH, "
+        "HEALTH_PLAN_ID) to pii_entities, at upload, in the filter phase and in the PII gates")
     pii_min_score: float = Field(0.4, ge=0.0, le=1.0, description="findings scored below are ignored")
     pii_min_scores: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
         default_factory=dict, description="entity -> min score, overriding pii_min_score for that entity"
@@ -730,6 +733,30 @@ class RetentionConfig(_Strict):
         return ScheduleConfig._valid_cron(cron)
 
 
+class SecurityConfig(_Strict):
+    """Controls at rest and in transit. Keys and secrets never sit here: encryption keys come from
+    SYNTH_PIPELINE_ENCRYPTION_KEYS or SYNTH_PIPELINE_ENCRYPTION_KEY_FILE, S3 credentials from the
+    AWS environment, model keys from each model's `api_key_env` (see SECURITY.md)."""
+
+    require_encryption: bool = Field(
+        False, description="refuse to run unless a client-side encryption key is configured in the environment")
+    s3_sse: Literal["none", "AES256", "aws:kms"] = Field(
+        "none", description="server-side encryption the bucket must apply to every object (its default "
+        "encryption is checked, and a probe object verified with head_object, before any work)")
+    s3_sse_kms_key_id: str | None = Field(None, description="the KMS key the bucket must use with aws:kms")
+    enforce_region: bool = Field(
+        True, description="with S3 storage, refuse to run unless the bucket's region is storage.region")
+    s3_ca_bundle: str | None = Field(
+        None, description="PEM file of the CAs that sign the S3 endpoint's TLS certificate (relative to the "
+        "working directory); certificates are always verified")
+
+    @model_validator(mode="after")
+    def _kms_key_needs_kms(self) -> SecurityConfig:
+        if self.s3_sse_kms_key_id and self.s3_sse != "aws:kms":
+            raise ValueError("s3_sse_kms_key_id: needs s3_sse: aws:kms")
+        return self
+
+
 class PipelineConfig(_Strict):
     name: str = "synth-pipeline"
     seeds: SeedsConfig
@@ -749,6 +776,7 @@ class PipelineConfig(_Strict):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     uploads: UploadsConfig = Field(default_factory=UploadsConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    security: SecurityConfig = Field(default_factory=SecurityConfig)
 
     # Set by the loader, not by users.
     config_path: str | None = Field(None, exclude=True)

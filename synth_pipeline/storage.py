@@ -15,7 +15,8 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from synth_pipeline.config import StorageConfig
+from synth_pipeline import crypto, s3_controls
+from synth_pipeline.config import SecurityConfig, StorageConfig
 from synth_pipeline.errors import StorageError
 from synth_pipeline.tables import Rows
 
@@ -41,9 +42,17 @@ class TableStore:
         self.fs = fs
         self.base = base.rstrip("/")
         self.uri_prefix = uri_prefix.rstrip("/")
+        self.controls: dict[str, Any] = {}  # what `s3_controls` verified on the bucket
 
     @classmethod
-    def from_config(cls, storage: StorageConfig, base_dir: Path | None = None) -> TableStore:
+    def from_config(cls, storage: StorageConfig, base_dir: Path | None = None,
+                    security: SecurityConfig | None = None) -> TableStore:
+        """Open the store; with S3, after the bucket passes the `security` checks (`s3_controls`)."""
+        security = security or SecurityConfig()
+        if security.require_encryption:
+            crypto.require_keyring("security.require_encryption")
+        else:
+            crypto.active_keyring()  # a malformed key fails now, naming its file, not mid-phase
         if storage.bucket:
             access_key, secret_key, token = _s3_credentials()
             endpoint = storage.endpoint_url
@@ -53,7 +62,7 @@ class TableStore:
             fs = pafs.S3FileSystem(
                 access_key=access_key, secret_key=secret_key, session_token=token,
                 region=storage.region, endpoint_override=endpoint, scheme=scheme,
-                connect_timeout=10, request_timeout=60,
+                connect_timeout=10, request_timeout=60, tls_ca_file_path=s3_controls.ca_bundle(security),
             )
             store = cls(fs, f"{storage.bucket}/{storage.prefix.strip('/')}".rstrip("/"),
                         f"s3://{storage.bucket}/{storage.prefix.strip('/')}".rstrip("/"))
@@ -66,6 +75,7 @@ class TableStore:
                     f"s3://{storage.bucket}: bucket does not exist"
                     + (f" at {storage.endpoint_url}" if storage.endpoint_url else "")
                 )
+            store.controls = s3_controls.check_bucket(storage, security)
             return store
         root = Path(storage.base).expanduser()
         if not root.is_absolute():
@@ -98,7 +108,8 @@ class TableStore:
         try:
             if isinstance(self.fs, pafs.LocalFileSystem):
                 Path(self.path(key)).parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(table, self.path(key), filesystem=self.fs, compression="zstd")
+            pq.write_table(table, self.path(key), filesystem=self.fs, compression="zstd",
+                           **crypto.parquet_write_options())
         except (OSError, pa.ArrowException) as exc:
             raise self._wrap(key, exc) from exc
         return self.uri(key)
@@ -131,10 +142,14 @@ class TableStore:
             raise self._wrap(key, FileNotFoundError(key))
         try:
             return Rows(path=self.path(key), filesystem=self.fs)
+        except crypto.CryptoError as exc:
+            raise crypto.CryptoError(str(exc).replace(self.path(key), self.uri(key))) from None
         except (OSError, pa.ArrowException) as exc:
             raise self._wrap(key, exc) from exc
 
     def write_bytes(self, key: str, data: bytes) -> str:
+        """Store bytes; encrypted (`crypto.seal`) when a key is configured."""
+        data = crypto.seal(data)
         try:
             if isinstance(self.fs, pafs.LocalFileSystem):
                 Path(self.path(key)).parent.mkdir(parents=True, exist_ok=True)
@@ -147,9 +162,10 @@ class TableStore:
     def read_bytes(self, key: str) -> bytes:
         try:
             with self.fs.open_input_stream(self.path(key)) as src:
-                return src.read()
+                data = src.read()
         except (OSError, pa.ArrowException) as exc:
             raise self._wrap(key, exc) from exc
+        return crypto.unseal(data, self.uri(key))
 
     def write_json(self, key: str, value: Any) -> str:
         return self.write_bytes(key, json.dumps(value, indent=2, default=str).encode("utf-8"))

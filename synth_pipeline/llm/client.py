@@ -9,7 +9,6 @@ to the `ResponseCache` the moment it arrives, so a re-run pays only for calls it
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import threading
 import time
@@ -19,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from synth_pipeline.config import ModelConfig
+from synth_pipeline.credentials import SECRETS_FILE_ENV, redact, secret
 from synth_pipeline.errors import ConfigError
 from synth_pipeline.llm.cache import ResponseCache, cache_key
 from synth_pipeline.llm.pacing import Pacer
@@ -116,10 +116,11 @@ class LLMClient:
         self.model_id = model.model
         api_key = None
         if model.api_key_env:
-            api_key = os.environ.get(model.api_key_env)
+            api_key = secret(model.api_key_env)
             if not api_key:
                 raise ConfigError(f"api_key_env of model {model.model!r}: environment variable "
-                                  f"{model.api_key_env} is not set")
+                                  f"{model.api_key_env} is not set (nor in ${SECRETS_FILE_ENV})")
+        self._api_key = api_key  # only to redact it from provider errors that echo it
         self.transport_name, self.wire_model, self._transport = select_transport(
             model, self.model_name, self.api_base, api_key)
         self.price_model = self.wire_model if not model.is_local else ""
@@ -253,8 +254,8 @@ class LLMClient:
         assert last is not None
         self.stats.failed += 1
         self.stats.errors[last.kind] += 1
-        return ChatResult(req.key, None, f"{last} (after {attempt + 1} attempt(s))", model=self.model_id,
-                          params=params)
+        return ChatResult(req.key, None, redact(f"{last} (after {attempt + 1} attempt(s))", self._api_key),
+                          model=self.model_id, params=params)
 
     def _backoff(self, attempt: int) -> float:
         base = min(self.config.retry_max_s, self.config.retry_base_s * (2 ** attempt))

@@ -157,3 +157,31 @@ def test_pii_at_upload_follows_the_policy(tmp_path, policy):
         assert "mark.owens@example.net" in rows["pii"]["instruction"]
         assert json.loads(rows["pii"]["metadata"]["extra"])["pii_found"] == {"EMAIL_ADDRESS": 1}
         assert "pii_found" not in (rows["clean"]["metadata"]["extra"] or "")
+
+
+@pytest.mark.parametrize("policy", ["redact", "reject"])
+def test_seed_pii_screened_at_upload_never_reaches_the_teacher(tmp_path, policy):
+    """The upload screen runs before generation: what it redacts or rejects is never sent out."""
+    from synth_pipeline.config import GenerationConfig, ModelConfig
+    from synth_pipeline.generation.run import run_generation
+    from synth_pipeline.ingest.seeds import screen_pii
+    from synth_pipeline.llm.client import LLMClient
+    from synth_pipeline_tests.llm.fault_server import FaultServer
+
+    (tmp_path / "s.jsonl").write_text(
+        json.dumps({"id": "clean", "instruction": "Explain how rainbows form after a storm."}) + "\n"
+        + json.dumps({"id": "pii", "instruction": "Reply to mark.owens@example.net about the invoice."}) + "\n")
+    config = PipelineConfig(seeds=SeedsConfig(paths=["s.jsonl"], pii_policy=policy),
+                            teacher=ModelConfig(model="openai/scripted", max_retries=0, timeout_s=10),
+                            generation=GenerationConfig(method="prompt", count=4))
+    config.config_path = str(tmp_path / "pipeline.yaml")
+    seeds = screen_pii(load_seeds(config), config)
+    answer = json.dumps({"instruction": "Describe a quiet library.", "input": "",
+                         "output": "Rows of shelves, soft lamps and the sound of pages turning."})
+    with FaultServer(responder=lambda body: answer) as server:
+        run_generation(seeds.kept, config, None,
+                       LLMClient(config.teacher, None, api_base=server.api_base))
+        prompts = [prompt for _, prompt in server.arrivals]
+    assert len(prompts) == 4
+    assert not any("mark.owens@example.net" in p for p in prompts)
+    assert any("<EMAIL_ADDRESS>" in p for p in prompts) == (policy == "redact")

@@ -12,7 +12,8 @@ Layout, on any pyarrow filesystem (local folder or S3 prefix, one code path):
 ``hash`` (fixed_size_binary(16): 128-bit blake2b of the UTF-8 text) and ``findings`` (null for a
 clean text, else list<struct<entity_type, start, end, score>>). In memory the hashes are one
 sorted numpy array (16 bytes per text, no Python object per text) looked up with
-`np.searchsorted`; only the texts that had findings keep their findings in a dict.
+`np.searchsorted`; only the texts that had findings keep their findings in a dict. With an
+encryption key configured (`crypto`) shards are encrypted Parquet files.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from synth_pipeline import crypto
 from synth_pipeline.errors import StorageError
 from synth_pipeline.quality.pii.findings import Finding
 
@@ -88,8 +90,10 @@ class PiiScanMemo:
         tables = []
         for path in self.shard_paths():
             try:
-                tables.append(pq.read_table(path, filesystem=self.fs, schema=SCHEMA))
-            except (OSError, pa.ArrowException):
+                tables.append(pq.read_table(path, filesystem=self.fs, schema=SCHEMA, **crypto.parquet_read_options()))
+            except (OSError, pa.ArrowException, crypto.CryptoError) as exc:
+                if (explained := crypto.explain_parquet_error(exc, path)) is not None:
+                    raise explained from None  # a missing or wrong key is not a torn shard
                 continue  # an unreadable shard (torn by a kill) only costs re-scanning its texts
         if not tables:
             return
@@ -178,7 +182,7 @@ class PiiScanMemo:
             if isinstance(self.fs, pafs.LocalFileSystem):
                 self.fs.create_dir(self.folder, recursive=True)
             pq.write_table(pa.Table.from_arrays([hashes, findings], schema=SCHEMA), path, filesystem=self.fs,
-                           compression="zstd")
+                           compression="zstd", **crypto.parquet_write_options())
         except (OSError, pa.ArrowException) as exc:
             raise StorageError(f"PII memo at {self.folder}: cannot write shard: {exc}") from None
         return path

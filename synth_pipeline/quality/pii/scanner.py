@@ -89,7 +89,12 @@ class PiiScanner:
                     memo_path: str | None = None) -> PiiScanner:
         """A scanner for `config`; with `memo_fs` + `memo_path` (and `pii_memo` on) it answers
         texts scanned before, by any run with the same fingerprint, from the memo there."""
-        scanner = cls(config.pii_entities, config.pii_custom, config.pii_min_score, config.pii_workers,
+        entities = list(config.pii_entities)
+        if config.pii_preset == "healthcare":
+            from synth_pipeline.quality.pii.phi import PHI_ENTITIES
+
+            entities += [e for e in PHI_ENTITIES if e not in entities]
+        scanner = cls(entities, config.pii_custom, config.pii_min_score, config.pii_workers,
                       min_scores=config.pii_min_scores, person_needs_context=config.pii_person_needs_context,
                       person_context_chars=config.pii_person_context_chars)
         if memo_fs is not None and memo_path is not None and config.pii_memo:
