@@ -18,7 +18,8 @@ class Pacer:
     def active(self) -> bool:
         return bool(self.req_gap or self.tok_gap)
 
-    async def wait(self, tokens: int) -> None:
+    async def wait(self, tokens: int) -> float:
+        """Sleep until this call's slot; returns the slot's start on the loop clock."""
         async with self._lock:
             loop = asyncio.get_running_loop()
             now = loop.time()
@@ -26,3 +27,4 @@ class Pacer:
             self._next = start + max(self.req_gap, tokens * self.tok_gap)
             if start > now:
                 await asyncio.sleep(start - now)
+            return start
