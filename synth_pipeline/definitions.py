@@ -11,6 +11,7 @@ from synth_pipeline.defs.automation.retention import retention_job, retention_sc
 from synth_pipeline.defs.io import ParquetIOManager
 from synth_pipeline.defs.resources import PipelineResource, TeacherResource, default_config_path
 from synth_pipeline.offline import use_offline_defaults
+from synth_pipeline.review.retention import register as register_review_retention
 
 
 def build_resources(config_path: str, out_dir: str | None = None) -> dict:
@@ -35,6 +36,7 @@ def build_defs(config_path: str, out_dir: str | None = None) -> dg.Definitions:
 def automation(config_path: str) -> dg.Definitions:
     """The jobs and schedules whose cron and on/off state pipeline.yaml sets."""
     config = load_pipeline_config(config_path)
+    register_review_retention(config)
     return dg.Definitions(jobs=[version_job, retention_job],
                           schedules=[nightly_schedule(config.schedule), retention_schedule(config.retention)])
 
