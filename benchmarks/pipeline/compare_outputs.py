@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 VOLATILE = {"generated_at", "created_at", "seconds", "duration_s", "elapsed_s", "started_at", "finished_at",
             "timestamp", "released_at", "code_version", "git_commit", "run_id", "path", "uri", "build_seconds",
-            "check_seconds", "index_build_seconds", "rows_per_second"}
+            "check_seconds", "index_build_seconds", "rows_per_second", "cached"}
 
 
 def _clean(value: Any) -> Any:

@@ -19,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 _C1, _C2 = np.uint32(0xCC9E2D51), np.uint32(0x1B873593)
+CHUNK_TEXTS = 500  # texts hashed together: a text has ~4 char n-grams per character, each ~50 B of arrays
 _INT32_MIN = -(2**31)
 
 
@@ -163,10 +164,18 @@ def word_counts(texts: Sequence[str], token_pattern: str, ngram_range: tuple[int
 
 
 def hashed_counts(texts: Sequence[str], params: dict[str, Any]) -> sp.csr_matrix:
-    """What `HashingVectorizer(**params).transform(texts)` returns, for the parameters the model uses."""
+    """What `HashingVectorizer(**params).transform(texts)` returns, for the parameters the model uses.
+
+    Texts are hashed `CHUNK_TEXTS` at a time, so memory follows the chunk, not the batch."""
     expected = {"lowercase": True, "alternate_sign": False, "norm": None}
     if any(params.get(k) != v for k, v in expected.items()) or params["analyzer"] not in ("word", "char_wb"):
         raise ValueError(f"hashed_counts: unsupported HashingVectorizer parameters {params}")
     if params["analyzer"] == "word":
-        return word_counts(texts, params["token_pattern"], params["ngram_range"], params["n_features"])
-    return char_wb_counts(texts, params["ngram_range"], params["n_features"])
+        def count(chunk: Sequence[str]) -> sp.csr_matrix:
+            return word_counts(chunk, params["token_pattern"], params["ngram_range"], params["n_features"])
+    else:
+        def count(chunk: Sequence[str]) -> sp.csr_matrix:
+            return char_wb_counts(chunk, params["ngram_range"], params["n_features"])
+    if len(texts) <= CHUNK_TEXTS:
+        return count(texts)
+    return sp.vstack([count(texts[i:i + CHUNK_TEXTS]) for i in range(0, len(texts), CHUNK_TEXTS)], format="csr")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.feature_extraction.text import HashingVectorizer
 
-from synth_pipeline.quality.toxicity_model import CHAR, WORD
+from synth_pipeline.quality.toxicity_model import CHAR, WORD, hashing
 from synth_pipeline.quality.toxicity_model.hashing import hashed_counts, murmur3_spans
 
 # every whitespace character str.split() knows, accents, combining marks, case changes that
@@ -22,8 +22,10 @@ def _texts(n: int, seed: int) -> list[str]:
     return FIXED + ["".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, 90))) for _ in range(n)]
 
 
+@pytest.mark.parametrize("chunk", [10_000, 37])
 @pytest.mark.parametrize("params", [WORD, CHAR], ids=["word", "char_wb"])
-def test_counts_equal_sklearns(params):
+def test_counts_equal_sklearns(params, chunk, monkeypatch):
+    monkeypatch.setattr(hashing, "CHUNK_TEXTS", chunk)  # one chunk, or many stacked
     texts = _texts(2000, seed=7)
     expected = HashingVectorizer(**params).transform(texts).tocsr()
     expected.sort_indices()
