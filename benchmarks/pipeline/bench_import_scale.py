@@ -1,7 +1,9 @@
 """Whole pipeline in import mode (no LLM): seconds per phase and peak RSS for N rows.
 
-Usage: python benchmarks/pipeline/bench_import_scale.py N [--no-pii]
-Runs in a temporary project; the judge is off (it needs an LLM call per row).
+Usage: python benchmarks/pipeline/bench_import_scale.py N [--no-pii] [--keep DIR] [--input ROWS.jsonl]
+Runs in a temporary project (or in DIR with --keep, whose store `compare_outputs.py` can diff
+against another run's); the judge is off (it needs an LLM call per row). `--input` imports that
+file (e.g. from `mixed_rows.py`) instead of N synthetic rows.
 """
 
 from __future__ import annotations
@@ -69,11 +71,16 @@ class Timer:
 
 def main() -> None:
     n = int(sys.argv[1])
-    tmp = Path(tempfile.mkdtemp())
+    keep = sys.argv.index("--keep") if "--keep" in sys.argv else None
+    tmp = Path(sys.argv[keep + 1]) if keep else Path(tempfile.mkdtemp())
+    tmp.mkdir(parents=True, exist_ok=True)
     data = tmp / "rows.jsonl"
-    with data.open("w") as f:
-        for row in rows(n):
-            f.write(json.dumps(row) + "\n")
+    if "--input" in sys.argv:
+        data = Path(sys.argv[sys.argv.index("--input") + 1]).absolute()
+    else:
+        with data.open("w") as f:
+            for row in rows(n):
+                f.write(json.dumps(row) + "\n")
     (tmp / "seeds.jsonl").write_text(json.dumps({"id": "s1", "instruction": "Say hello."}) + "\n")
     config = {"seeds": {"paths": ["seeds.jsonl"], "pii_policy": "off"},
               "generation": {"method": "import", "path": str(data)},

@@ -27,7 +27,7 @@ def decontaminated_no_benchmark_overlap(context: dg.AssetCheckExecutionContext, 
             "status": "passed" if passed else "failed",
             "observed": result["matches"], "threshold": threshold, "rows": result["rows"],
             "rows_matching": result["rows_matching"], "suites": dg.MetadataValue.json(grams.suites),
-            "method": "independent: regex words and a set of n-gram tuple hashes (not the phase's index)",
+            "method": "independent: regex words, exact n-gram lookup in its own index (not the phase's)",
             "failing_rows_sample": dg.MetadataValue.json(result["examples"]),
         }))
 

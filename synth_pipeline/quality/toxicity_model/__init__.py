@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import HashingVectorizer
+
+from synth_pipeline.quality.toxicity_model.hashing import hashed_counts
 
 HERE = Path(__file__).parent
 WEIGHTS = HERE / "weights.npz"
@@ -31,10 +32,12 @@ CHAR = {"analyzer": "char_wb", "ngram_range": (2, 5), "n_features": 2**18, "lowe
 
 
 def features(texts: Sequence[str]) -> sp.csr_matrix:
-    """Hashed word + char n-gram counts -> log(1 + tf), each block L2-normalised."""
+    """Hashed word + char n-gram counts -> log(1 + tf), each block L2-normalised.
+
+    The counts are sklearn's `HashingVectorizer(**params)`'s, computed in numpy (`hashing.py`)."""
     blocks = []
     for params in (WORD, CHAR):
-        counts = HashingVectorizer(**params).transform(list(texts)).tocsr().astype(np.float32)
+        counts = hashed_counts(list(texts), params).astype(np.float32)
         counts.data = np.log1p(counts.data)
         norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
         norms[norms == 0] = 1.0
