@@ -78,7 +78,8 @@ def make_reviewers(Session, prefix: str, n: int) -> tuple[list[User], list[str]]
     return people, tokens
 
 
-def http_run(base: str, people: list[User], tokens: list[str], seconds: float, items: int) -> dict:
+def http_run(base: str, people: list[User], tokens: list[str], seconds: float, items: int,
+             think: float = 0.0) -> dict:
     lat = {"next": [], "submit": [], "item_page": [], "queue_page": []}
     tallies, quota_full, errors = [0] * len(people), [0] * len(people), []
     lock = threading.Lock()
@@ -112,6 +113,8 @@ def http_run(base: str, people: list[User], tokens: list[str], seconds: float, i
                     if got.status_code == 204:
                         break
                     item = got.json()
+                    if think:  # the reviewer reads the item: exponential, mean `think` seconds
+                        time.sleep(min(rng.expovariate(1 / think), 5 * think))
                     if i % 5 == 0:
                         t = time.perf_counter()
                         page = client.get(f"/items/{item['id']}")
@@ -154,6 +157,8 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=200_000)
     parser.add_argument("--reviewers", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="mean seconds a reviewer spends on an item (0: closed loop, as fast as answered)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
@@ -167,12 +172,12 @@ def main() -> None:
             assert conn.execute(sa.select(VersionCounter.last_seq)).scalar() == args.items
         store_people, _ = make_reviewers(Session, "store", args.reviewers)
         print(f"store: {args.reviewers} reviewers for {args.seconds:.0f} s ...", flush=True)
-        store_run = bench_store.reviewers_run(Session, store_people, args.seconds, args.items)
+        store_run = bench_store.reviewers_run(Session, store_people, args.seconds, args.items, args.think)
         http_people, tokens = make_reviewers(Session, "http", args.reviewers)
         with app_server(url) as base:
             print(f"app over HTTP: {args.reviewers} reviewers for {args.seconds:.0f} s ...", flush=True)
             load_before = os.getloadavg()
-            app_run = http_run(base, http_people, tokens, args.seconds, args.items)
+            app_run = http_run(base, http_people, tokens, args.seconds, args.items, args.think)
             load_after = os.getloadavg()
         counts = bench_store.count(engine, Session, store_run["decisions"] + app_run["decisions"])
         engine.dispose()
@@ -182,7 +187,8 @@ def main() -> None:
               "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                           "load_avg_before": [round(x, 1) for x in load_before],
                           "load_avg_after": [round(x, 1) for x in load_after]},
-              "items": args.items, "reviewers": args.reviewers, "build_s": build_s, "store": store_run,
+              "items": args.items, "reviewers": args.reviewers, "think_s": args.think, "build_s": build_s,
+              "store": store_run,
               "app_http": app_run, "p95_app_over_store": ratio, "counts": counts}
     text = json.dumps(result, indent=2)
     print(text)

@@ -122,7 +122,7 @@ def summary(values: list[float]) -> dict[str, float]:
             "p99_ms": round(pct(values, 0.99), 2), "max_ms": round(max(values, default=0) * 1000, 2)}
 
 
-def reviewers_run(Session, reviewers: list[User], seconds: float, items: int) -> dict:
+def reviewers_run(Session, reviewers: list[User], seconds: float, items: int, think: float = 0.0) -> dict:
     lat_next: list[float] = []
     lat_submit: list[float] = []
     lat_page: list[float] = []
@@ -152,6 +152,8 @@ def reviewers_run(Session, reviewers: list[User], seconds: float, items: int) ->
                     mine_next.append(time.perf_counter() - t)
                     if item is None:
                         break
+                    if think:  # the reviewer reads the item: exponential, mean `think` seconds
+                        time.sleep(min(rng.expovariate(1 / think), 5 * think))
                     decision = rng.choices(["accept", "edit", "reject"], weights=[7, 2, 1])[0]
                     extra = {"edited_record": {"output": f"edited by {reviewer.name}"}} if decision == "edit" else {}
                     t = time.perf_counter()
@@ -246,6 +248,9 @@ def main() -> None:
     parser.add_argument("--db", help="an empty PostgreSQL database URL (default: start a server)")
     parser.add_argument("--synchronous-commit", choices=["on", "off"], default="on",
                         help="for the server this script starts: off shows what the WAL flush at commit costs")
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="mean seconds a reviewer spends on an item between next and submit (0: closed loop, "
+                        "every reviewer submits as fast as the store answers)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
@@ -270,7 +275,7 @@ def main() -> None:
             session.commit()
         print(f"{args.reviewers} reviewers for {args.seconds:.0f} s ...", flush=True)
         load_before = os.getloadavg()
-        run = reviewers_run(Session, reviewers, args.seconds, args.items)
+        run = reviewers_run(Session, reviewers, args.seconds, args.items, args.think)
         load_after = os.getloadavg()
         print("paging side by side ...", flush=True)
         pages = paging(engine, args.items)
@@ -282,7 +287,7 @@ def main() -> None:
                   "cpus": os.cpu_count(), "python": platform.python_version(),
                   "load_avg_before": [round(x, 1) for x in load_before],
                   "load_avg_after": [round(x, 1) for x in load_after]},
-              "items": args.items, "reviewers": args.reviewers, "build_s": build_s, "run": run,
+              "items": args.items, "reviewers": args.reviewers, "think_s": args.think, "build_s": build_s, "run": run,
               "paging": pages, "enqueue_100_rows": enq, "counts": counts}
     text = json.dumps(result, indent=2)
     print(text)

@@ -6,6 +6,7 @@ Only unanimous and adjudicated rows ship; everything else is `unresolved`.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from statistics import mean
 from typing import Any
@@ -110,14 +111,19 @@ def adjudicate(session: Session, item_id: int, adjudicator: User, decision: str,
     return row
 
 
-def progress(session: Session, version: str) -> dict[str, Any]:
-    """Counts by state over all of a version's items, and per batch (gold items count like any other)."""
+def progress(session: Session, version: str, batch_nos: Collection[int] | None = None) -> dict[str, Any]:
+    """Counts by state over all of a version's items, and per batch (gold items count like any other).
+
+    `batch_nos` limits the per-batch counts to those batches: a page showing 50 items of a
+    million-item queue asks only for its own batches."""
     with transaction(session):
         by_state = dict(session.execute(sa.select(Item.state, sa.func.count()).where(Item.version == version)
                                         .group_by(Item.state)).tuples().all())
         done = sa.func.sum(sa.case((Item.state.in_(("complete", "resolved")), 1), else_=0))
-        batches = session.execute(sa.select(Item.batch_no, sa.func.count(), done).where(Item.version == version)
-                                  .group_by(Item.batch_no).order_by(Item.batch_no)).all()
+        per_batch = sa.select(Item.batch_no, sa.func.count(), done).where(Item.version == version)
+        if batch_nos is not None:
+            per_batch = per_batch.where(Item.batch_no.in_(sorted(set(batch_nos))))
+        batches = session.execute(per_batch.group_by(Item.batch_no).order_by(Item.batch_no)).all()
     out: dict[str, Any] = {"items": sum(by_state.values())}
     for state in ("complete", "disputed", "resolved", "open"):
         out[state] = by_state.get(state, 0)
