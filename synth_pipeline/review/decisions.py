@@ -111,22 +111,26 @@ def adjudicate(session: Session, item_id: int, adjudicator: User, decision: str,
     return row
 
 
-def progress(session: Session, version: str, batch_nos: Collection[int] | None = None) -> dict[str, Any]:
+def progress(session: Session, version: str, batch_nos: Collection[int] | None = None,
+             totals: bool = True) -> dict[str, Any]:
     """Counts by state over all of a version's items, and per batch (gold items count like any other).
 
-    `batch_nos` limits the per-batch counts to those batches: a page showing 50 items of a
-    million-item queue asks only for its own batches."""
+    `batch_nos` limits the per-batch counts to those batches, and `totals=False` skips the
+    version-wide counts: a page showing 50 items of a million-item queue asks only for its own
+    batches instead of counting every item on each view."""
     with transaction(session):
-        by_state = dict(session.execute(sa.select(Item.state, sa.func.count()).where(Item.version == version)
-                                        .group_by(Item.state)).tuples().all())
+        by_state = {} if not totals else dict(session.execute(
+            sa.select(Item.state, sa.func.count()).where(Item.version == version).group_by(Item.state)).tuples().all())
         done = sa.func.sum(sa.case((Item.state.in_(("complete", "resolved")), 1), else_=0))
         per_batch = sa.select(Item.batch_no, sa.func.count(), done).where(Item.version == version)
         if batch_nos is not None:
             per_batch = per_batch.where(Item.batch_no.in_(sorted(set(batch_nos))))
         batches = session.execute(per_batch.group_by(Item.batch_no).order_by(Item.batch_no)).all()
-    out: dict[str, Any] = {"items": sum(by_state.values())}
-    for state in ("complete", "disputed", "resolved", "open"):
-        out[state] = by_state.get(state, 0)
+    out: dict[str, Any] = {}
+    if totals:
+        out["items"] = sum(by_state.values())
+        for state in ("complete", "disputed", "resolved", "open"):
+            out[state] = by_state.get(state, 0)
     out["batches"] = [{"batch_no": b, "items": n, "complete": int(c or 0)} for b, n, c in batches]
     return out
 

@@ -139,6 +139,8 @@ def test_progress_and_ratings(store) -> None:
         only_second = queue.progress(session, "v1", batch_nos={2})
         assert only_second == {**got, "batches": [{"batch_no": 2, "items": 2, "complete": 1}]}
         assert queue.progress(session, "v1", batch_nos=set())["batches"] == []
+        assert queue.progress(session, "v1", batch_nos={1}, totals=False) == {
+            "batches": [{"batch_no": 1, "items": 4, "complete": 1}]}
         rated = queue.ratings(session, "v1")
         assert [(r.row_id, r.reviewer, r.decision, r.seconds, r.is_gold) for r in rated] == [
             (items[0].row_id, "rev0", "accept", 3.0, False), (items[4].row_id, "rev1", "reject", 5.0, False)]

@@ -36,7 +36,8 @@ def queue_view(request: Request, version: str | None = None, after: int | None =
     known, version = version_or_first(session, version)
     page = queue.queue_page(session, user, version, after_seq=after,
                             limit=request.app.state.settings.page_size) if version else []
-    progress = queue.progress(session, version, batch_nos={it.batch_no for it in page}) if version else None
+    progress = (queue.progress(session, version, batch_nos={it.batch_no for it in page}, totals=False)
+                if version else None)
     more = len(page) == request.app.state.settings.page_size
     return render(request, "queue.html", versions=known, version=version, items=page, progress=progress,
                   next_after=page[-1].seq if page and more else None)
