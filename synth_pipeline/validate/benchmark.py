@@ -54,15 +54,20 @@ def _choice_logprobs(model: Any, tokenizer: Any, pairs: list[tuple[str, str]], b
             idx = order[start:start + batch_size]
             seqs = [encoded[i][0] + encoded[i][1] for i in idx]
             width = max(len(s) for s in seqs)
+            keep = max(len(encoded[i][1]) for i in idx) + 1
+            # left padding lines the answers up at the end, so only their logits are computed
+            # (rotary position embeddings are relative: the shift changes nothing)
             ids = torch.full((len(seqs), width), pad, dtype=torch.long)
             mask = torch.zeros((len(seqs), width), dtype=torch.long)
             for row, s in enumerate(seqs):
-                ids[row, :len(s)] = torch.tensor(s)
-                mask[row, :len(s)] = 1
-            logprobs = torch.log_softmax(model(input_ids=ids, attention_mask=mask).logits.float(), dim=-1)
+                ids[row, width - len(s):] = torch.tensor(s)
+                mask[row, width - len(s):] = 1
+            logits = model(input_ids=ids, attention_mask=mask, logits_to_keep=keep).logits
+            logprobs = torch.log_softmax(logits.float(), dim=-1)  # positions width-keep .. width-1
             for row, i in enumerate(idx):
-                ctx, cont = encoded[i]
-                positions = torch.arange(len(ctx) - 1, len(ctx) + len(cont) - 1)
+                cont = encoded[i][1]
+                # the logit at position p predicts token p+1; the answer fills the last len(cont) slots
+                positions = torch.arange(keep - 1 - len(cont), keep - 1)
                 scores[i] = float(logprobs[row, positions, torch.tensor(cont)].sum())
     return scores
 
