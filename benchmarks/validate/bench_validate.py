@@ -29,7 +29,12 @@ DOLLY = Path(__file__).resolve().parents[1] / "quality" / "data" / "dolly_sample
 
 
 def dolly_rows(n: int, seed: int, shuffled: bool) -> list[dict]:
-    rows = [json.loads(line) for line in DOLLY.read_text().splitlines() if line.strip()]
+    rows, seen = [], set()
+    for line in DOLLY.read_text().splitlines():
+        r = json.loads(line)
+        if (r["instruction"], r["input"]) not in seen:  # a few questions repeat in Dolly
+            seen.add((r["instruction"], r["input"]))
+            rows.append(r)
     random.Random(seed).shuffle(rows)
     rows = rows[:n]
     outputs = [r["output"] for r in rows]
