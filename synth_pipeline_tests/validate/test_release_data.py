@@ -7,8 +7,7 @@ import pytest
 
 from synth_pipeline.errors import InputError
 from synth_pipeline.validate.release_data import prompt_swapped, read_metadata, read_split, tokenize
-
-from .conftest import write_release
+from synth_pipeline_tests.validate.tiny_release import write_release
 
 
 def test_reads_the_primary_format_as_conversations(tmp_path):

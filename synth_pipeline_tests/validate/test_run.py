@@ -10,8 +10,7 @@ import pytest
 from synth_pipeline.config import PipelineConfig, ValidateConfig
 from synth_pipeline.validate.report import LOSS_CURVE, REPORT_JSON, REPORT_MD
 from synth_pipeline.validate.run import evaluate_release
-
-from .conftest import write_release
+from synth_pipeline_tests.validate.tiny_release import write_release
 
 pytestmark = pytest.mark.slow
 
@@ -22,9 +21,9 @@ def _config(cache, **overrides) -> PipelineConfig:
     return PipelineConfig(seeds={"paths": ["unused.jsonl"]}, validate=ValidateConfig(**settings))
 
 
-def test_loss_falls_on_a_tiny_overfit_set_and_the_report_is_complete(tmp_path, model_cache):
+def test_loss_falls_on_a_tiny_overfit_set_and_the_report_is_complete(tmp_path, validate_model_cache):
     write_release(tmp_path, "v1", overfit=True)
-    report = evaluate_release(pafs.LocalFileSystem(), str(tmp_path), "v1", _config(model_cache))
+    report = evaluate_release(pafs.LocalFileSystem(), str(tmp_path), "v1", _config(validate_model_cache))
     val = report["heldout"]["val"]
     # val repeats train rows: after one pass their loss must have fallen clearly
     assert val["after"]["loss"] < val["before"]["loss"] - 0.2
@@ -47,11 +46,11 @@ def test_loss_falls_on_a_tiny_overfit_set_and_the_report_is_complete(tmp_path, m
     assert "| heldout_loss_drop |" in (folder / REPORT_MD).read_text()
 
 
-def test_shuffled_outputs_are_told_apart_from_the_good_release(tmp_path, model_cache):
+def test_shuffled_outputs_are_told_apart_from_the_good_release(tmp_path, validate_model_cache):
     fs = pafs.LocalFileSystem()
     write_release(tmp_path, "good")
     write_release(tmp_path, "bad", shuffled=True, suites=("mmlu",))
-    config = _config(model_cache, benchmark_items=0)
+    config = _config(validate_model_cache, benchmark_items=0)
     good = evaluate_release(fs, str(tmp_path), "good", config)
     bad = evaluate_release(fs, str(tmp_path), "bad", config)
     g, b = good["heldout_pooled"], bad["heldout_pooled"]

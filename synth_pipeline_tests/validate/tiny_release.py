@@ -1,12 +1,10 @@
-"""A tiny hand-written release (good, or with shuffled outputs) and a shared model cache."""
+"""A tiny hand-written release (good, or with shuffled outputs) for the validation tests."""
 
 from __future__ import annotations
 
 import json
 import random
 from pathlib import Path
-
-import pytest
 
 CAPITALS = [("France", "Paris"), ("Italy", "Rome"), ("Spain", "Madrid"), ("Germany", "Berlin"),
             ("Japan", "Tokyo"), ("Egypt", "Cairo"), ("Peru", "Lima"), ("Kenya", "Nairobi"),
@@ -44,9 +42,3 @@ def write_release(base: Path, version: str, *, shuffled: bool = False, overfit: 
                            "export": {"system_prompt": None}}}
     (folder / "metadata.json").write_text(json.dumps(metadata))
     return folder
-
-
-@pytest.fixture(scope="session")
-def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One fp32 conversion of the embedded model and one base baseline for the whole session."""
-    return tmp_path_factory.mktemp("validate_models")
