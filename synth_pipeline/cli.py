@@ -186,7 +186,7 @@ def validate(config: Path = typer.Option(..., "--config", "-c", help="pipeline.y
     for key in ("heldout_loss_before", "heldout_loss_after", "prompt_gain", "benchmark_change_points", "passed"):
         table.add_row(key, str(meta[key].value))
     console.print(table)
-    console.print(f"report: {meta['summary'].value}")
+    console.print(f"report: {meta['summary'].value}", soft_wrap=True)
     if not meta["passed"].value:
         raise typer.Exit(1)
 
