@@ -112,7 +112,7 @@ def train_one_epoch(model: Any, examples: list[Example], *, pad_id: int, batch_s
         result.examples += len(chunk)
         result.tokens += sum(len(e.input_ids) for e in chunk)
         result.target_tokens += n
-        result.curve.append({"step": step, "tokens": result.tokens, "loss": round(float(loss), 5)})
+        result.curve.append({"step": step, "tokens": result.tokens, "loss": round(float(loss.detach()), 5)})
         if on_step:
             on_step(step, total)
     model.eval()
