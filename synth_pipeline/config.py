@@ -550,7 +550,7 @@ class ValidateConfig(_Strict):
     benchmark_items: int = Field(200, ge=0, description="multiple-choice items scored (0: no benchmark check)")
     max_benchmark_drop: float = Field(3.5, ge=0.0, description="points the tuned model may lose (noise on 200 items)")
     min_loss_drop: float = Field(0.0, description="held-out loss must fall by more than this (nats per token)")
-    min_prompt_gain: float = Field(0.05, description="answers after their own prompt must score at least this much "
+    min_prompt_gain: float = Field(0.1, description="answers after their own prompt must score at least this much "
                                    "lower loss than after another row's prompt (nats per token)")
     seed: int = 0
     threads: int = Field(2, gt=0, description="torch CPU threads")
