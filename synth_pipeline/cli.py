@@ -252,6 +252,43 @@ def create_bucket(config: Path = typer.Option(..., "--config", "-c", help="pipel
     console.print(f"{'created' if created else 'bucket exists:'} s3://{storage.bucket}")
 
 
+@app.command()
+def validate(config: Path = typer.Option(..., "--config", "-c", help="pipeline.yaml"),
+             version: str = typer.Option(..., "--version", "-v", help="released dataset version"),
+             out: Path | None = typer.Option(None, "--out", "-o", help="release folder (default: export.out_dir)"),
+             debug: bool = typer.Option(False, help="show tracebacks and Dagster's error records")) -> None:
+    """Fine-tune a small model on a release and write its evaluation report beside it (the `validation` asset)."""
+    use_offline_defaults()
+    try:
+        import dagster as dg
+
+        from synth_pipeline.config import load_config
+        from synth_pipeline.definitions import build_defs, build_resources
+        from synth_pipeline.defs.partitions import dataset_version
+
+        load_config(config)
+        dagster_home()
+        args = (str(config.absolute()), str(out) if out else None)
+        defs = build_defs(*args)
+        with dg.DagsterInstance.get() as instance:
+            if not instance.has_dynamic_partition(dataset_version.name, version):
+                instance.add_dynamic_partitions(dataset_version.name, [version])
+            result = dg.materialize(list(defs.assets or []), selection=dg.AssetSelection.assets("validation"),
+                                    partition_key=version, instance=instance, resources=build_resources(*args),
+                                    raise_on_error=True)
+        meta = result.asset_materializations_for_node("validation")[0].metadata
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one clear line
+        _fail(exc, debug)
+        return
+    table = Table("measure", "value")
+    for key in ("heldout_loss_before", "heldout_loss_after", "prompt_gain", "benchmark_change_points", "passed"):
+        table.add_row(key, str(meta[key].value))
+    console.print(table)
+    console.print(f"report: {meta['summary'].value}", soft_wrap=True)
+    if not meta["passed"].value:
+        raise typer.Exit(1)
+
+
 def main() -> None:  # pragma: no cover - console entry for `python -m synth_pipeline.cli`
     sys.exit(app())
 

@@ -757,6 +757,33 @@ class SecurityConfig(_Strict):
         return self
 
 
+class ValidateConfig(_Strict):
+    """Fine-tune a small model on a release (`synth-pipeline validate`): held-out loss and a benchmark check."""
+
+    model: str = Field(LOCAL_MODEL, description="the embedded model, a local transformers folder, or a hub id")
+    method: Literal["lora", "full"] = "lora"
+    lora_r: int = Field(8, gt=0)
+    lora_alpha: int = Field(16, gt=0)
+    lora_dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    lora_targets: list[str] = Field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"],
+                                    description="attention projections that get LoRA adapters")
+    learning_rate: float = Field(2e-4, gt=0.0, description="2e-4 suits LoRA; use ~2e-5 for a full fine-tune")
+    batch_size: int = Field(4, gt=0)
+    max_seq_len: int = Field(256, gt=8, description="tokens per example; the prompt is cut from the left")
+    token_budget: int = Field(100_000, gt=0, description="training stops after this many tokens (1 epoch at most)")
+    heldout_splits: list[Literal["val", "test"]] = Field(default_factory=lambda: ["val", "test"], min_length=1)
+    heldout_max_rows: int = Field(200, gt=0, description="rows of each held-out split scored")
+    benchmark: Literal["arc_easy"] = "arc_easy"
+    benchmark_items: int = Field(200, ge=0, description="multiple-choice items scored (0: no benchmark check)")
+    max_benchmark_drop: float = Field(3.5, ge=0.0, description="points the tuned model may lose (noise on 200 items)")
+    min_loss_drop: float = Field(0.0, description="held-out loss must fall by more than this (nats per token)")
+    min_prompt_gain: float = Field(0.1, description="answers after their own prompt must score at least this much "
+                                   "lower loss than after another row's prompt (nats per token)")
+    seed: int = 0
+    threads: int = Field(2, gt=0, description="torch CPU threads")
+    cache_dir: str = Field(".synth/models", description="fp32 model copy and baselines, relative to the working dir")
+
+
 class PipelineConfig(_Strict):
     name: str = "synth-pipeline"
     seeds: SeedsConfig
@@ -777,6 +804,7 @@ class PipelineConfig(_Strict):
     uploads: UploadsConfig = Field(default_factory=UploadsConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     security: SecurityConfig = Field(default_factory=SecurityConfig)
+    validate_: ValidateConfig = Field(default_factory=ValidateConfig, alias="validate")
 
     # Set by the loader, not by users.
     config_path: str | None = Field(None, exclude=True)

@@ -47,6 +47,11 @@ PHASES: tuple[PhaseSpec, ...] = (
 PHASE_NAMES: tuple[str, ...] = tuple(p.name for p in PHASES)
 # the phases whose tables and summaries the release reads (every phase before it)
 TABLE_PHASES: tuple[str, ...] = PHASE_NAMES[:-1]
+# assets after the release that `run` does not materialize (each has its own CLI command)
+AFTER_RELEASE: tuple[PhaseSpec, ...] = (
+    PhaseSpec("validation", ("release",), "synth_pipeline.validate.run:evaluate_release"),
+)
+ASSET_NAMES: tuple[str, ...] = PHASE_NAMES + tuple(p.name for p in AFTER_RELEASE)
 
 
 def phase(name: str) -> PhaseSpec:

@@ -29,6 +29,18 @@ def local_model() -> Iterator:
 
 
 @pytest.fixture(scope="session")
+def validate_model_cache(tmp_path_factory: pytest.TempPathFactory):
+    """`validate.cache_dir` for the session: one fp32 conversion of the embedded model, one baseline.
+
+    $SYNTH_PIPELINE_TEST_MODEL_CACHE keeps them across sessions (a CI cache, a busy machine)."""
+    import os
+    from pathlib import Path
+
+    kept = os.environ.get("SYNTH_PIPELINE_TEST_MODEL_CACHE")
+    return Path(kept) if kept else tmp_path_factory.mktemp("validate_models")
+
+
+@pytest.fixture(scope="session")
 def pg_server() -> Iterator:
     """A real PostgreSQL 15 server on 127.0.0.1 for the session; `pg_server.create_database(name)` gives a URL.
 

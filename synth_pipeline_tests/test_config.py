@@ -115,3 +115,13 @@ def test_automation_settings_are_checked_at_load(tmp_path, section, line, messag
     path.write_text("seeds:\n  paths: [s.jsonl]\n" + section)
     with pytest.raises(ConfigError, match=rf"pipeline.yaml:{line}: {message}"):
         load_pipeline_config(path)
+
+
+def test_validate_section_loads_and_names_bad_values(tmp_path):
+    f = tmp_path / "pipeline.yaml"
+    f.write_text("seeds:\n  paths: [s.jsonl]\nvalidate:\n  method: lora\n  token_budget: 5000\n")
+    vc = load_pipeline_config(f).validate_
+    assert vc.token_budget == 5000 and vc.lora_r == 8 and vc.benchmark == "arc_easy"
+    f.write_text("seeds:\n  paths: [s.jsonl]\nvalidate:\n  method: qlora\n")
+    with pytest.raises(ConfigError, match=r"pipeline.yaml:4: validate.method: Input should be 'lora' or 'full'"):
+        load_pipeline_config(f)

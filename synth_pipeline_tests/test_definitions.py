@@ -12,6 +12,7 @@ import dagster as dg
 import pytest
 
 from synth_pipeline.definitions import defs
+from synth_pipeline.phases import ASSET_NAMES
 from synth_pipeline.phases import PHASE_NAMES as PHASES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,8 +22,8 @@ def test_every_phase_is_an_asset_partitioned_by_version():
     definitions = defs()
     graph = definitions.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert keys == set(PHASES)
-    for phase in PHASES:
+    assert keys == set(ASSET_NAMES)
+    for phase in ASSET_NAMES:
         node = graph.get(dg.AssetKey(phase))
         assert node.partitions_def is not None and node.partitions_def.name == "dataset_version"
     # the graph is a chain seeds -> ... -> release
@@ -71,6 +72,6 @@ def test_webserver_shows_the_seven_partitioned_assets(tmp_path):
         proc.terminate()
         proc.wait(timeout=30)
     nodes = {n["assetKey"]["path"][0]: n for n in data["assetNodes"]}
-    assert set(nodes) == set(PHASES)
+    assert set(nodes) == set(ASSET_NAMES)
     assert all(n["partitionDefinition"]["name"] == "dataset_version" for n in nodes.values())
     assert nodes["release"]["dependencyKeys"] == [{"path": ["decontaminated"]}]

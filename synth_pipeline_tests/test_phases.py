@@ -6,7 +6,7 @@ import dagster as dg
 import pytest
 
 from synth_pipeline.definitions import defs
-from synth_pipeline.phases import PHASE_NAMES, PHASES, TABLE_PHASES, PhaseSpec, phase
+from synth_pipeline.phases import AFTER_RELEASE, ASSET_NAMES, PHASE_NAMES, PHASES, TABLE_PHASES, PhaseSpec, phase
 
 
 def test_every_phase_reads_only_phases_before_it():
@@ -19,8 +19,8 @@ def test_every_phase_reads_only_phases_before_it():
 
 def test_the_dagster_graph_has_the_registry_dependencies():
     graph = defs().resolve_asset_graph()
-    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == set(PHASE_NAMES)
-    for spec in PHASES:
+    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == set(ASSET_NAMES)
+    for spec in (*PHASES, *AFTER_RELEASE):
         parents = {k.to_user_string() for k in graph.get(dg.AssetKey(spec.name)).parent_keys}
         assert parents == set(spec.upstream), spec.name
 
