@@ -98,6 +98,8 @@ class Item(Base):
         sa.Index("ix_review_items_disputed", "agreement", "id",
                  postgresql_where=sa.text("state = 'disputed'"), sqlite_where=sa.text("state = 'disputed'")),
         sa.Index("ix_review_items_version_state", "version", "state"),
+        # the queue page's per-batch progress counts only its own batches
+        sa.Index("ix_review_items_version_batch", "version", "batch_no"),
     )
 
 
