@@ -100,15 +100,15 @@ class PostgresServer:
     def url(self, database: str = "postgres", driver: str = "postgresql+psycopg2") -> str:
         return f"{driver}://{self.user}@{self.host}:{self.port}/{database}"
 
-    def create_database(self, name: str) -> str:
-        """A fresh database (dropped first if it exists); returns its SQLAlchemy URL."""
+    def create_database(self, name: str, template: str | None = None) -> str:
+        """A fresh database (dropped first if it exists), optionally a copy of `template`; returns its URL."""
         import psycopg2
 
         conn = psycopg2.connect(host=self.host, port=self.port, user=self.user, dbname="postgres")
         conn.autocommit = True
         with conn.cursor() as cur:
             cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            cur.execute(f'CREATE DATABASE "{name}"')
+            cur.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
         conn.close()
         return self.url(name)
 

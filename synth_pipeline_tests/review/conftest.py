@@ -39,16 +39,7 @@ def pg_review_template(pg_server) -> str:
 
 
 def _copy_of_template(pg_server, template: str) -> str:
-    import psycopg2
-
-    name = f"review_{next(_names)}"
-    conn = psycopg2.connect(host=pg_server.host, port=pg_server.port, user=pg_server.user, dbname="postgres")
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    conn.close()
-    return pg_server.url(name)
+    return pg_server.create_database(f"review_{next(_names)}", template=template)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -112,15 +112,7 @@ def pg_template(pg_server) -> tuple[str, dict[str, str]]:
 
 
 def _pg_copy(pg_server, template: str, name: str) -> str:
-    import psycopg2
-
-    conn = psycopg2.connect(host=pg_server.host, port=pg_server.port, user=pg_server.user, dbname="postgres")
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    conn.close()
-    return pg_server.url(name)
+    return pg_server.create_database(name, template=template)
 
 
 def _site(url: str, tokens: dict[str, str]) -> Site:
