@@ -37,6 +37,8 @@ import importlib, json, os, pkgutil, sys
 import synth_pipeline
 from synth_pipeline.offline import OFFLINE_DEFAULTS
 for info in pkgutil.walk_packages(synth_pipeline.__path__, "synth_pipeline."):
+    if info.name == "synth_pipeline.review.migrations.env":
+        continue  # Alembic's script: it runs only inside an Alembic command (migrate() is tested)
     importlib.import_module(info.name)
 print(json.dumps(sorted(n for n in OFFLINE_DEFAULTS if n in os.environ)))
 """
@@ -44,8 +46,8 @@ print(json.dumps(sorted(n for n in OFFLINE_DEFAULTS if n in os.environ)))
 
 def test_no_module_sets_them_at_import_time():
     env = {k: v for k, v in os.environ.items() if k not in OFFLINE_DEFAULTS}
-    done = subprocess.run([sys.executable, "-c", IMPORT_ALL], env=env, capture_output=True, text=True,
-                          check=True)
+    done = subprocess.run([sys.executable, "-c", IMPORT_ALL], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
 
 

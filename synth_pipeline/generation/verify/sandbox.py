@@ -122,14 +122,12 @@ def run_python(source: str, config: SandboxConfig, guard: bool = True) -> Sandbo
             proc = subprocess.Popen(cmd, cwd=work, env=_env(), stdin=subprocess.DEVNULL, stdout=out,
                                     stderr=err, start_new_session=True,
                                     preexec_fn=functools.partial(_limits, config, nproc))
-            timed_out = False
             try:
-                proc.wait(timeout=config.timeout_s)
-            except subprocess.TimeoutExpired:
-                timed_out = True
+                timed_out, cpu_s = _reap(proc, started + config.timeout_s)
             finally:
                 _kill_group(proc.pid)
-                proc.wait()
+                if proc.returncode is None:
+                    proc.wait()
             runtime = time.perf_counter() - started
         stdout = _read(logs / "out", config.max_output_chars)
         stderr = _read(logs / "err", config.max_output_chars)
@@ -137,8 +135,30 @@ def run_python(source: str, config: SandboxConfig, guard: bool = True) -> Sandbo
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(logs, ignore_errors=True)
     violations = [line.split(MARKER, 1)[1].strip() for line in stderr.splitlines() if MARKER in line]
-    status = _status(proc.returncode, timed_out, stderr, violations)
+    status = _status(proc.returncode, timed_out or (proc.returncode != 0 and cpu_s >= config.cpu_s), stderr,
+                     violations)
     return SandboxResult(status, proc.returncode, stdout, stderr, round(runtime, 4), level, violations, proc.pid)
+
+
+def _reap(proc: subprocess.Popen, deadline: float) -> tuple[bool, float]:
+    """Wait for the run until `deadline`; (timed out, CPU seconds it and its waited-for children used).
+
+    The CPU time tells a run stopped by RLIMIT_CPU apart from a crash whatever reports it: in
+    namespaces mode `unshare` may exit 1 ("sigprocmask unblock failed") instead of passing on the
+    SIGXCPU its child died of."""
+    timed_out = False
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.perf_counter() >= deadline:
+            timed_out = True
+            _kill_group(proc.pid)
+            _, status, usage = os.wait4(proc.pid, 0)
+            break
+        time.sleep(0.01)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return timed_out, usage.ru_utime + usage.ru_stime
 
 
 def _status(returncode: int, timed_out: bool, stderr: str, violations: list[str]) -> Status:
