@@ -289,6 +289,43 @@ def validate(config: Path = typer.Option(..., "--config", "-c", help="pipeline.y
         raise typer.Exit(1)
 
 
+@app.command()
+def erase(source_id: str = typer.Option(..., "--source-id", help="seed id, row id or source (file:line) to erase"),
+          config: Path = typer.Option(..., "--config", "-c", help="pipeline.yaml"),
+          out: Path | None = typer.Option(None, "--out", "-o", help="release folder (default: export.out_dir)"),
+          dry_run: bool = typer.Option(False, "--dry-run", help="count what would go, change nothing"),
+          actor: str = typer.Option(os.environ.get("USER") or "cli", "--actor", help="who asks (audit trail)"),
+          debug: bool = typer.Option(False, help="show tracebacks")) -> None:
+    """Right to erasure: remove every row derived from a seed or source, everywhere, and record it."""
+    use_offline_defaults()
+    try:
+        from synth_pipeline.config import load_pipeline_config
+        from synth_pipeline.erasure.run import erase as run_erase
+
+        report = run_erase(load_pipeline_config(config), source_id, dry_run=dry_run, actor=actor, out_dir=out)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one clear line
+        _fail(exc, debug)
+        return
+    verb = "would remove" if dry_run else "removed"
+    table = Table("where", verb)
+    table.add_row("rows derived from the source (ids)", str(report.rows))
+    for key, n in report.tables.items():
+        table.add_row(f"storage {escape(key)}", str(n))
+    table.add_row("LLM response cache entries", str(report.llm_cache_entries))
+    table.add_row("PII memo entries", str(report.pii_memo_entries))
+    table.add_row("spool files", str(len(report.spool_files)))
+    for name in ("items", "responses", "revisions", "adjudications", "audit_entries_redacted"):
+        table.add_row(f"review {name.replace('_', ' ')}", str(report.review.get(name, 0)))
+    console.print(table)
+    for old, new in report.releases.items():
+        console.print(f"release {escape(old)}: " + ("would be superseded" if dry_run else
+                                                    f"superseded by {escape(new)}" if new else
+                                                    "marked superseded (its rows are no longer stored)"))
+    if not dry_run:
+        console.print(f"erasure {report.erasure_id} recorded (audit entry {report.review.get('audit_seq')}); "
+                      "future runs drop this source at the seeds phase")
+
+
 def main() -> None:  # pragma: no cover - console entry for `python -m synth_pipeline.cli`
     sys.exit(app())
 

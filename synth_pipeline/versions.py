@@ -4,7 +4,8 @@ A nightly version is `<prefix>-YYYYMMDD` for the date of its tick in the schedul
 when that name is already a version (a second tick that day, a manual run under that name), the
 next free `-2`, `-3` … is added, so a tick never reuses a version and releases stay immutable.
 The release a new version compares against (changelog, drift) is the newest version added
-before it that has a release folder: `latest_release` names it before the run starts.
+before it that has a release folder: `latest_release` names it before the run starts. A release an
+erasure superseded counts as the release that replaced it (`export.supersede`).
 """
 
 from __future__ import annotations

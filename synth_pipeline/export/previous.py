@@ -13,14 +13,19 @@ import pyarrow.parquet as pq
 
 from synth_pipeline.errors import ReleaseError
 from synth_pipeline.export.files import exists, read_bytes
+from synth_pipeline.export.supersede import current_release
 
 
 def find_previous_release(fs: pafs.FileSystem, base: str, version: str, versions: Sequence[str]) -> str | None:
     """The newest version listed before `version` (in the order versions were added) that has a
-    release folder under `base`; every listed version when `version` is not among them."""
+    release folder under `base`; every listed version when `version` is not among them. A release
+    superseded (by an erasure) stands for the release that replaced it."""
     earlier = versions[: versions.index(version)] if version in versions else versions
     for key in reversed(earlier):
         if fs.get_file_info(f"{base}/{key}/metadata.json").type == pafs.FileType.File:
+            successor = current_release(fs, base, key)
+            if fs.get_file_info(f"{base}/{successor}/metadata.json").type == pafs.FileType.File:
+                return f"{base}/{successor}"
             return f"{base}/{key}"
     return None
 

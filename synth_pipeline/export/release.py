@@ -64,6 +64,7 @@ def write_release(
     decontam_log: Mapping[str, Any] | None = None,
     previous_version_dir: str | Path | None = None,
     filesystem: pafs.FileSystem | None = None,
+    changelog_note: str | None = None,
 ) -> ReleaseResult:
     """Write ``<out_dir>/<version>/`` on `filesystem` (local when None) and return what was written.
 
@@ -74,7 +75,8 @@ def write_release(
     outcome, listed in qa_report.json's gates); anything else lands in metadata.json's ``extra``.
     The release fails before publishing when the row counts do not chain, when too many rows break
     the schema, or when the written files share n-grams with a benchmark suite. The previous
-    version is a release folder on the same filesystem.
+    version is a release folder on the same filesystem. `changelog_note` (markdown) opens the
+    changelog, under its title: why this release was made (e.g. an erasure).
     """
     started = time.perf_counter()
     if not _VERSION_RE.match(version):
@@ -125,6 +127,9 @@ def write_release(
             max_ids=config.export.changelog_max_ids, bins=config.export.drift_bins,
             warn=config.export.drift_psi_warn, major=config.export.drift_psi_max,
         )
+        if changelog_note:
+            title, _, rest = changelog.partition("\n")
+            changelog = f"{title}\n\n{changelog_note.strip()}\n{rest}"
         files["changelog.md"] = put(fs, f"{tmp}/changelog.md", changelog.encode("utf-8"))
 
         summaries = list(phase_summaries or [])

@@ -19,7 +19,7 @@ import hashlib
 import json
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +136,53 @@ class ResponseCache:
         with self._lock:
             self._mem[key] = entry
             self._known.add(key)
+
+    def erase(self, derived: Callable[[dict[str, Any]], bool], dry_run: bool = False) -> int:
+        """Remove every entry for which `derived(entry)` is true (right to erasure); how many matched.
+
+        Local shards holding one are rewritten without it (a new shard, then the old one deleted);
+        S3 objects are deleted. Entries whose shard line or object cannot be read stay.
+        """
+        self.close()
+        count = 0
+        try:
+            infos = self.fs.get_file_info(pafs.FileSelector(self.base, recursive=True, allow_not_found=True))
+        except OSError as exc:
+            raise StorageError(f"response cache at {self.base}: {exc}") from None
+        for info in infos:
+            if info.type != pafs.FileType.File:
+                continue
+            if info.base_name.endswith(".jsonl"):
+                with self.fs.open_input_stream(info.path) as f:
+                    lines = f.read().decode("utf-8", "replace").splitlines()
+                keep = []
+                for number, line in enumerate(lines, start=1):
+                    try:
+                        record = json.loads(crypto.unseal_text(line, f"{info.path}:{number}"))
+                        hit = derived(record["entry"])
+                    except (ValueError, KeyError, TypeError):
+                        hit = False
+                    if hit:
+                        count += 1
+                        self._mem.pop(record["key"], None)
+                    else:
+                        keep.append(line)
+                if len(keep) < len(lines) and not dry_run:
+                    fresh = f"{self.base}/{SHARDS}/{uuid.uuid4().hex}.jsonl"
+                    if keep:
+                        with self.fs.open_output_stream(fresh) as out:
+                            out.write("".join(k + "\n" for k in keep).encode("utf-8"))
+                    self.fs.delete_file(info.path)
+            elif info.base_name.endswith(".json"):
+                key = info.base_name[: -len(".json")]
+                entry = self.get(key)
+                if entry is not None and derived(entry):
+                    count += 1
+                    if not dry_run:
+                        self.fs.delete_file(info.path)
+                        self._mem.pop(key, None)
+                        self._known.discard(key)
+        return count
 
     def close(self) -> None:
         with self._lock:

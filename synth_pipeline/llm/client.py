@@ -232,7 +232,9 @@ class LLMClient:
                     if self.cache is not None:
                         entry = {"text": text, "tokens_in": t_in, "tokens_out": t_out, "cost_usd": cost,
                                  "finish_reason": finish, "model": self.model_id,
-                                 "created_at": time.time()}
+                                 "created_at": time.time(),
+                                 # the prompt, so an erasure can find the entries a row's text reached
+                                 "messages": messages}
                         if self.cache.is_local:
                             self.cache.put(key, entry)
                         else:

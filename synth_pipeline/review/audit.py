@@ -27,6 +27,8 @@ from synth_pipeline.review.models import GENESIS_HASH, AuditEntry, AuditHead, as
 
 VERIFY_BATCH = 5000
 SEP = "\x1f"
+REDACTED = "redacted"  # the one key of `before` in an entry an erasure emptied (`redact`)
+ERASURE_ACTION = "erasure"
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,31 @@ def _append_postgresql(session: Session, at: datetime, actor: str, action: str, 
                       prev_hash=row.prev_hash, hash=row.hash)
 
 
+def redact(session: Session, entries: list[AuditEntry], erasure_seq: int) -> None:
+    """Empty the content (before/after) of `entries` for the erasure entry `erasure_seq`.
+
+    The entry keeps its body hash in its place, so the chain still verifies; `verify` accepts a
+    redacted entry only when a later `erasure` entry lists its sequence number.
+    """
+    for entry in entries:
+        if _redaction(entry) is not None:
+            continue
+        body = body_hash(entry.at, entry.actor, entry.action, entry.target, entry.before, entry.after)
+        entry.before = {REDACTED: {"erasure_seq": erasure_seq, "body_hash": body}}
+        entry.after = None
+    session.flush()
+
+
+def _redaction(entry: AuditEntry) -> tuple[int, str] | None:
+    before = entry.before
+    if entry.after is None and isinstance(before, dict) and set(before) == {REDACTED}:
+        claim = before[REDACTED]
+        if isinstance(claim, dict) and isinstance(claim.get("erasure_seq"), int) \
+                and isinstance(claim.get("body_hash"), str):
+            return claim["erasure_seq"], claim["body_hash"]
+    return None
+
+
 def _entries(session: Session) -> Iterator[AuditEntry]:
     last = 0
     while True:
@@ -134,6 +161,7 @@ def _entries(session: Session) -> Iterator[AuditEntry]:
 def verify(session: Session) -> VerifyResult:
     """Walk the chain from the first entry; report the first entry that was altered, deleted or moved."""
     expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
+    claims: dict[int, set[int]] = {}  # erasure entry -> entries redacted in its name
     for entry in _entries(session):
         if entry.seq != expected_seq:
             return VerifyResult(False, count, expected_seq,
@@ -142,12 +170,26 @@ def verify(session: Session) -> VerifyResult:
             return VerifyResult(False, count, entry.seq,
                                 f"entry {entry.seq} does not follow entry {entry.seq - 1} "
                                 "(an entry before it was deleted, inserted or reordered)")
-        digest = entry_hash(entry.seq, entry.at, entry.actor, entry.action, entry.target, entry.before,
-                            entry.after, entry.prev_hash)
+        redaction = _redaction(entry)
+        if redaction is not None:
+            claims.setdefault(redaction[0], set()).add(entry.seq)
+            digest = link_hash(entry.seq, entry.prev_hash, redaction[1])
+        else:
+            digest = entry_hash(entry.seq, entry.at, entry.actor, entry.action, entry.target, entry.before,
+                                entry.after, entry.prev_hash)
+        if entry.action == ERASURE_ACTION and digest == entry.hash:
+            listed = set((entry.after or {}).get("redacted_seqs") or ())
+            unlisted = sorted(claims.pop(entry.seq, set()) - listed)
+            if unlisted:
+                return VerifyResult(False, count, unlisted[0], f"entry {unlisted[0]} is redacted for erasure "
+                                    f"entry {entry.seq}, which does not list it")
         if digest != entry.hash:
             return VerifyResult(False, count, entry.seq,
                                 f"entry {entry.seq} ({entry.action}) does not match its hash (altered or reordered)")
         expected_seq, prev_hash, count = expected_seq + 1, entry.hash, count + 1
+    if claims:
+        seq = min(min(c) for c in claims.values())
+        return VerifyResult(False, count, seq, f"entry {seq} is redacted but no later erasure entry lists it")
     head = session.get(AuditHead, 1)
     if head is None:
         return VerifyResult(False, count, None, "the chain head row is missing")

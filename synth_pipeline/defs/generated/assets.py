@@ -4,6 +4,7 @@ from synth_pipeline.defs.metadata import emit
 from synth_pipeline.defs.partitions import dataset_version
 from synth_pipeline.defs.progress import phase_progress
 from synth_pipeline.defs.resources import PipelineResource, TeacherResource
+from synth_pipeline.erasure.erasure_list import drop_erased
 from synth_pipeline.ingest.imports import import_rows
 from synth_pipeline.progress import watch_llm
 from synth_pipeline.tables import Rows
@@ -17,7 +18,8 @@ def generated(context: dg.AssetExecutionContext, seeds: Rows, pipeline: Pipeline
     config = pipeline.config
     progress = phase_progress(context, "generated")
     if config.generation.method == "import":
-        output = import_rows(config.resolve(config.generation.path), on_progress=progress)
+        output = drop_erased(import_rows(config.resolve(config.generation.path), on_progress=progress),
+                             pipeline.store)
         progress.finish()
         return emit(context, output)
     from synth_pipeline.generation.run import run_generation

@@ -207,3 +207,35 @@ class PiiScanMemo:
             except OSError as exc:
                 raise StorageError(f"PII memo at {self.folder}: cannot delete {path}: {exc}") from None
         return merged
+
+
+def forget_texts(fs: pafs.FileSystem, base_path: str, texts: Sequence[str], dry_run: bool = False) -> int:
+    """Drop the memo entries of `texts` from every fingerprint's shards (right to erasure).
+
+    A shard holding one is written again without it (a new shard, then the old one deleted, so a
+    reader never sees fewer answers than it should); returns how many entries matched.
+    """
+    if not texts:
+        return 0
+    gone = pa.array([k.tobytes() for k in text_keys(texts)], pa.binary(KEY_BYTES))
+    try:
+        infos = fs.get_file_info(pafs.FileSelector(base_path.rstrip("/"), recursive=True, allow_not_found=True))
+    except OSError as exc:
+        raise StorageError(f"PII memo at {base_path}: {exc}") from None
+    count = 0
+    for info in infos:
+        if info.type != pafs.FileType.File or not info.base_name.endswith(".parquet"):
+            continue
+        table = pq.read_table(info.path, filesystem=fs, schema=SCHEMA, **crypto.parquet_read_options())
+        hit = pc.is_in(table.column("hash"), value_set=gone)
+        matched = pc.sum(hit).as_py() or 0
+        if not matched:
+            continue
+        count += matched
+        if dry_run:
+            continue
+        folder = info.path.rsplit("/", 1)[0]
+        pq.write_table(table.filter(pc.invert(hit)), f"{folder}/{uuid.uuid4().hex}.parquet", filesystem=fs,
+                       compression="zstd", **crypto.parquet_write_options())
+        fs.delete_file(info.path)
+    return count
