@@ -34,6 +34,26 @@ def test_local_entries_survive_reopen_and_a_torn_line_is_a_miss(tmp_path):
     assert ResponseCache.local(tmp_path / "c").get("k3")["text"] == "again"
 
 
+def test_erase_removes_matching_entries_from_shards_and_keeps_the_rest(tmp_path):
+    model = ModelConfig(model="openai/fake", max_retries=0)
+    reqs = [ChatRequest(str(i), [{"role": "user", "content": f"question {i} about Quillmoor" if i < 2 else f"q{i}"}])
+            for i in range(4)]
+    with FaultServer() as server:
+        client = LLMClient(model, ResponseCache.local(tmp_path / "c"), api_base=server.api_base)
+        assert all(r.ok for r in client.complete(reqs))
+    client.cache.close()
+    cache = ResponseCache.local(tmp_path / "c")
+    about = lambda entry: any("Quillmoor" in m["content"] for m in entry["messages"])  # noqa: E731
+    assert cache.erase(about, dry_run=True) == 2 and len(ResponseCache.local(tmp_path / "c")) == 4
+    assert cache.erase(about) == 2
+    reopened = ResponseCache.local(tmp_path / "c")
+    assert len(reopened) == 2 and b"Quillmoor" not in b"".join(
+        p.read_bytes() for p in (tmp_path / "c").rglob("*") if p.is_file())
+    with FaultServer() as server:  # the erased prompts are asked again, the others still come from the cache
+        again = LLMClient(model, reopened, api_base=server.api_base).complete(reqs)
+        assert server.calls == 2 and [r.cached for r in again] == [False, False, True, True]
+
+
 @pytest.mark.slow
 def test_cache_on_s3_makes_rerun_free(s3_server):
     s3 = s3_server.client()

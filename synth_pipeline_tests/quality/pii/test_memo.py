@@ -6,7 +6,7 @@ from faker import Faker
 
 from synth_pipeline.config import FiltersConfig
 from synth_pipeline.quality.pii import PiiScanner, redact
-from synth_pipeline.quality.pii.memo import PII_MEMO_KEY, PiiScanMemo, text_keys
+from synth_pipeline.quality.pii.memo import PII_MEMO_KEY, PiiScanMemo, forget_texts, text_keys
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +118,20 @@ def test_shards_persist_and_compact(tmp_path, texts, plain):
     merged = PiiScanMemo.open(fs, base, scanner.fingerprint)
     assert len(merged) == len(texts) and merged.lookup(text_keys(texts)) == plain
     assert merged.lookup(text_keys(["never seen"])) == [None] and merged.misses == 1
+
+
+def test_forgetting_texts_drops_only_their_entries_from_every_shard(tmp_path, texts, plain):
+    fs, base = pafs.LocalFileSystem(), str(tmp_path / "memo")
+    scanner = memo_scanner(fs, base, flush_every=10)
+    scanner.scan_texts(texts)
+    gone, kept = texts[:3] + texts[15:17], texts[3:15] + texts[17:]
+    assert forget_texts(fs, base, gone, dry_run=True) == 5
+    assert len(PiiScanMemo.open(fs, base, scanner.fingerprint)) == len(texts)
+    assert forget_texts(fs, base, [*gone, "never scanned"]) == 5
+    reopened = PiiScanMemo.open(fs, base, scanner.fingerprint)
+    assert reopened.lookup(text_keys(gone)) == [None] * 5
+    assert reopened.lookup(text_keys(kept)) == plain[3:15] + plain[17:]
+    assert forget_texts(fs, base, gone) == 0
 
 
 def test_from_config_keeps_working_without_a_memo(tmp_path):
