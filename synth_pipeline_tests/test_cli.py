@@ -106,3 +106,34 @@ def test_a_run_stopped_by_a_gate_prints_where_rows_went_then_the_gates(tmp_path)
     after = table[table.index("└"):]  # the gates come after the table
     assert "gate failed: filtered.filtered_format (blocking): not evaluated (no rows carry a format value" in after
     assert "gate failed: filtered.filtered_pii (blocking): not evaluated" in after
+
+
+def test_erase_prints_what_it_would_remove_then_removes_it(tmp_path, monkeypatch):
+    import pyarrow.fs as pafs
+    from typer.testing import CliRunner
+
+    from synth_pipeline.cli import app
+    from synth_pipeline.records import RecordKind, make_metadata, to_table
+    from synth_pipeline.storage import TableStore
+    from synth_pipeline_tests.test_runner import quickstart_copy
+
+    monkeypatch.delenv("SYNTH_REVIEW_DB_URL", raising=False)
+    config = quickstart_copy(tmp_path)
+    store = TableStore(pafs.LocalFileSystem(), str(tmp_path / "store"), str(tmp_path / "store"))
+    rows = [{"id": i, "instruction": f"task {i} for Brackwater", "input": "", "output": "an answer",
+             "metadata": make_metadata(seed_ids=seeds)} for i, seeds in (("s1", []), ("g1", ["s1"]), ("g2", ["s2"]))]
+    store.write_table("seeds/v1.parquet", to_table(rows[:1], RecordKind.INSTRUCTION))
+    store.write_table("generated/v1.parquet", to_table(rows[1:], RecordKind.INSTRUCTION))
+    args = ["erase", "--source-id", "s1", "--config", str(config), "--out", str(tmp_path / "out")]
+
+    dry = CliRunner().invoke(app, [*args, "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "would remove" in dry.output and "storage seeds/v1.parquet" in dry.output
+    assert store.read_table("generated/v1.parquet").num_rows == 2
+    done = CliRunner().invoke(app, [*args, "--actor", "dpo"])
+    assert done.exit_code == 0, done.output
+    assert "removed" in done.output and "recorded (audit entry 1)" in done.output
+    assert store.read_table("generated/v1.parquet").column("id").to_pylist() == ["g2"]
+    assert store.read_table("seeds/v1.parquet").num_rows == 0
+    empty = CliRunner().invoke(app, ["erase", "--source-id", " ", "--config", str(config)])
+    assert empty.exit_code == 1 and "--source-id: empty" in empty.output
