@@ -40,8 +40,8 @@ class SeedsConfig(_Strict):
         default_factory=dict, description="record field -> column name in the seed files"
     )
     pii_policy: Literal["off", "report", "redact", "reject"] = Field(
-        "report", description="PII found in seeds at upload: flag it (metadata + warning gate), redact it, "
-        "or reject the row; seeds often name public figures, so the default reports instead of dropping"
+        "redact", description="PII found in seeds at upload: flag it (metadata + warning gate), redact it, "
+        "or reject the row; the default redacts, so seed PII never reaches the teacher and no row is lost"
     )
 
 

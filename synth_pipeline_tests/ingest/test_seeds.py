@@ -159,6 +159,18 @@ def test_pii_at_upload_follows_the_policy(tmp_path, policy):
         assert "pii_found" not in (rows["clean"]["metadata"]["extra"] or "")
 
 
+def test_the_default_policy_redacts_seed_pii_and_keeps_the_row(tmp_path):
+    from synth_pipeline.ingest.seeds import screen_pii
+
+    (tmp_path / "s.jsonl").write_text(
+        json.dumps({"id": "pii", "instruction": "Reply to mark.owens@example.net about the invoice."}) + "\n")
+    config = PipelineConfig(seeds=SeedsConfig(paths=["s.jsonl"]))
+    config.config_path = str(tmp_path / "pipeline.yaml")
+    out = screen_pii(load_seeds(config), config)
+    assert out.metrics["pii"]["policy"] == "redact" and out.rejected.num_rows == 0
+    assert out.kept.column("instruction").to_pylist() == ["Reply to <EMAIL_ADDRESS> about the invoice."]
+
+
 @pytest.mark.parametrize("policy", ["redact", "reject"])
 def test_seed_pii_screened_at_upload_never_reaches_the_teacher(tmp_path, policy):
     """The upload screen runs before generation: what it redacts or rejects is never sent out."""
