@@ -8,6 +8,8 @@ reordering any entry breaks the chain from there on. Appends serialise on the on
 An entry's time is taken when `append` is called, before the chain is locked, so times may be a
 little out of order where the sequence is not. On PostgreSQL the entry `append` returns is not
 attached to the session (it was written in one statement with the head); query entries to read them.
+An erasure may empty an entry's content (`redact`): the entry keeps its body hash instead, and
+`verify` accepts it only when the later `erasure` entry it names lists it.
 """
 
 from __future__ import annotations
