@@ -29,10 +29,12 @@ class Link:
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> Link:
-        meta = row.get("metadata") or {}
+        """From a record's metadata, or from the top level of a failed generation job's record."""
+        meta = row.get("metadata")
+        meta = meta if isinstance(meta, Mapping) else row
+        parent = meta.get("parent_id")
         return cls(str(row.get("id")), tuple(str(s) for s in meta.get("seed_ids") or ()),
-                   None if meta.get("parent_id") is None else str(meta["parent_id"]),
-                   meta.get("source"))
+                   None if parent is None else str(parent), meta.get("source"))
 
 
 @dataclass

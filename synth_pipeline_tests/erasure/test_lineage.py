@@ -38,6 +38,12 @@ def test_rejected_tables_give_their_stored_records_and_every_kind_gives_its_text
     chat = {"id": "c", "messages": [{"role": "user", "content": "hi there"}, {"role": "assistant", "content": "hello"}]}
     assert record_texts(chat) == ["hi there", "hello"]
     assert record_texts({"id": "p", "prompt": "q", "chosen": "a", "rejected": "b"}) == ["q", "a", "b"]
+    # a failed generation job is stored with its provenance at the top level of the record
+    job = {"id": "job-1", "messages": [{"role": "user", "content": "Example: task s1"}], "seed_ids": ["s1"]}
+    lineage = Lineage()
+    lineage.add_rows(table_rows(rejected_table([reject(job, "generated", "generation_invalid_output")])))
+    assert lineage.closure("s1") == {"s1", "job-1"}
+    assert record_texts(job) == ["Example: task s1"]
     broken = pa.table({"id": ["x"], "phase": ["seeds"], "rule": ["r"], "value": [None], "threshold": [None],
                        "detail": [None], "record": [json.dumps({"raw": "no id"})]})
     assert list(table_rows(broken)) == [{"id": "x"}]

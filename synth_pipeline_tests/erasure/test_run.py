@@ -138,3 +138,37 @@ def test_erasing_a_seed_removes_every_derived_row_and_a_rerun_does_not_bring_it_
     assert [(r["id"], r["rule"], r["record"]) for r in seeds_rejected] == [(SEED, "seeds_erased", None)]
     generated_rejected = pq.read_table(store_dir / "generated/v2.rejected.parquet").to_pylist()
     assert {r["id"] for r in generated_rejected if r["rule"] == "generated_erased"} == {"row-0", "row-1", "row-2"}
+
+
+@pytest.mark.slow
+def test_erasing_a_seed_after_a_run_with_the_local_teacher_clears_its_prompts_from_the_llm_cache(tmp_path,
+                                                                                                 monkeypatch):
+    """The teacher and the judge saw the planted seed in their prompts; the erasure finds those cache entries."""
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    (tmp_path / "dagster_home").mkdir()
+    monkeypatch.setenv("SYNTH_PIPELINE_SPOOL", str(spool))
+    monkeypatch.delenv("SYNTH_REVIEW_DB_URL", raising=False)
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text("".join(json.dumps(r) + "\n" for r in [
+        {"id": SEED, "instruction": f"Describe the village of {MARK} in two sentences.", "output": ""},
+        {"id": "seed-b", "instruction": "Explain how tides work.", "output": ""},
+    ]))
+    config_path = quickstart_copy(tmp_path, seeds={"paths": [str(seeds)]}, generation={"count": 2, "per_seed": 1},
+                                  teacher={"max_tokens": 60}, gates={"judge_min": 1.0})
+    out, store_dir = tmp_path / "out", tmp_path / "store"
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster_home")) as instance:
+        run_version(config_path, "v1", out_dir=out, instance=instance)  # a 135M model's rows may all be rejected
+    cache = ResponseCache.local(store_dir / "cache/llm")
+    entries = [cache.get(k) for k in cache._mem]
+    assert any(MARK in m["content"] for e in entries for m in e["messages"])  # the teacher was asked with it
+    cache.close()
+    needle = MARK.encode()
+    assert files_containing(store_dir / "cache/llm", needle) and files_containing(store_dir / "seeds", needle)
+
+    report = erase(load_pipeline_config(config_path), SEED, actor="dpo", out_dir=out)
+    assert report.llm_cache_entries >= 1 and report.tables["seeds/v1.parquet"] == 1
+    assert files_containing(store_dir, needle) == [] and files_containing(spool, needle) == []
+    cache = ResponseCache.local(store_dir / "cache/llm")
+    left = [cache.get(k) for k in cache._mem]
+    assert left and any("tides" in m["content"] for e in left for m in e["messages"])  # the other seed's stay
