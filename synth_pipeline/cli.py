@@ -317,6 +317,9 @@ def erase(source_id: str = typer.Option(..., "--source-id", help="seed id, row i
     for name in ("items", "responses", "revisions", "adjudications", "audit_entries_redacted"):
         table.add_row(f"review {name.replace('_', ' ')}", str(report.review.get(name, 0)))
     console.print(table)
+    if not report.tables and not report.review.get("items"):
+        console.print(f"[yellow]nothing stored holds or derives from {escape(source_id)}[/] (check the id); "
+                      f"it {'would be' if dry_run else 'is still'} added to the erasure list", soft_wrap=True)
     for old, new in report.releases.items():
         console.print(f"release {escape(old)}: " + ("would be superseded" if dry_run else
                                                     f"superseded by {escape(new)}" if new else

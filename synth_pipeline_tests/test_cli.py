@@ -135,5 +135,7 @@ def test_erase_prints_what_it_would_remove_then_removes_it(tmp_path, monkeypatch
     assert "removed" in done.output and "recorded (audit entry 1)" in done.output
     assert store.read_table("generated/v1.parquet").column("id").to_pylist() == ["g2"]
     assert store.read_table("seeds/v1.parquet").num_rows == 0
+    typo = CliRunner().invoke(app, ["erase", "--source-id", "s9", "--config", str(config), "--dry-run"])
+    assert typo.exit_code == 0 and "nothing stored holds or derives from s9" in typo.output
     empty = CliRunner().invoke(app, ["erase", "--source-id", " ", "--config", str(config)])
     assert empty.exit_code == 1 and "--source-id: empty" in empty.output

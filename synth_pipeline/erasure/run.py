@@ -30,6 +30,7 @@ from synth_pipeline.export.supersede import mark_superseded, superseded_by
 from synth_pipeline.phases import TABLE_PHASES
 from synth_pipeline.review.connect import open_sessions, store_url
 from synth_pipeline.review.erasure import erase_rows, item_rows
+from synth_pipeline.review.release_audit import record_release, sums_digest
 from synth_pipeline.storage import TableStore
 from synth_pipeline.tables import spool_dir
 
@@ -156,6 +157,9 @@ def erase(config: PipelineConfig, source_id: str, *, dry_run: bool = False, acto
                 why = None
             mark_superseded(fs, base, version, successor, reason="erasure", erasure_id=report.erasure_id,
                             at=report.at, detail=why)
+            if successor is not None and config.review.human:  # as the release asset does
+                record_release(sessions, successor, sums_digest(fs, f"{base}/{successor}"), f"{base}/{successor}",
+                               actor=actor)
             report.releases[version] = successor
     facts = {k: v for k, v in report.to_json().items() if k not in ("source_id", "review")}
     report.review = erase_rows(sessions, found.ids, actor=actor, source_id=source_id, facts=facts, dry_run=dry_run)
