@@ -219,18 +219,22 @@ def review_serve(host: str = typer.Option("127.0.0.1", help="address to listen o
                  port: int = typer.Option(8000, help="port to listen on"),
                  db: str | None = DB_OPTION, config: Path | None = STORE_CONFIG_OPTION,
                  show_reviewer_names: bool = typer.Option(False, help="show adjudicators who answered what"),
+                 tls_cert: Path | None = typer.Option(None, "--tls-cert", help="PEM certificate (chain): TLS 1.3 only"),
+                 tls_key: Path | None = typer.Option(None, "--tls-key", help="PEM private key of --tls-cert"),
                  debug: bool = typer.Option(False, help="show tracebacks")) -> None:
     """Serve the review web app. Needs SYNTH_REVIEW_SECRET_KEY (or _FILE), and on an empty database
-    SYNTH_REVIEW_ADMIN_PASSWORD for the first admin: there is no default secret or password."""
+    SYNTH_REVIEW_ADMIN_PASSWORD for the first admin: there is no default secret or password.
+    With --tls-cert/--tls-key it listens for TLS 1.3 only (no plain HTTP) with Secure cookies."""
     use_offline_defaults()
     try:
-        from synth_pipeline.review.app.serve import prepare, serve, settings_for
+        from synth_pipeline.review.app.serve import prepare, serve, settings_for, tls_files
 
+        tls = tls_files(tls_cert, tls_key)
         settings = settings_for(db, config, hide_reviewer_names=not show_reviewer_names)
         created = prepare(settings)
         if created:
             console.print(f"created the first admin [bold]{escape(created)}[/] from SYNTH_REVIEW_ADMIN_PASSWORD")
-        serve(settings, host, port)
+        serve(settings, host, port, tls)
     except Exception as exc:  # noqa: BLE001 - every failure becomes one clear line
         _fail(exc, debug)
 
