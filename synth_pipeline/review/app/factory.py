@@ -18,6 +18,7 @@ from synth_pipeline.review.app.routes import adjudication, admin, api, auth, ite
 from synth_pipeline.review.app.security import (
     BodyLimitMiddleware,
     LoginThrottle,
+    NulRefusalMiddleware,
     SecurityHeadersMiddleware,
     SessionCodec,
 )
@@ -41,6 +42,7 @@ def create_app(settings: AppSettings) -> FastAPI:
     app.state.login_throttle = LoginThrottle(settings.login_failures_per_address, settings.login_window_seconds)
 
     # added last = outermost: the body limit runs first, and its 413 still gets the security headers
+    app.add_middleware(NulRefusalMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     static = resources.files("synth_pipeline.review.app") / "static"
