@@ -9,6 +9,7 @@ import re
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
 from synth_pipeline.review import audit
@@ -42,19 +43,25 @@ def test_api_fuzz_no_server_errors_and_no_leaks(any_site):
     assert {"/api/v1/items/{item_id}/responses", "/api/v1/next"} <= {op.path for op in operations}
     calls = 0
 
-    @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
-    def fuzz(case) -> None:
+    def check(case) -> None:
         nonlocal calls
-        for headers, cookies in identities:
-            response = case.call(headers=headers, cookies=cookies)
-            calls += 1
-            case.validate_response(response, checks=[not_a_server_error])
-            assert leaks(response.text) == [], (case.method, case.formatted_path, response.status_code,
-                                                response.text[:500])
+        headers, cookies = identities[calls % len(identities)]  # the users take turns
+        response = case.call(headers=headers, cookies=cookies)
+        calls += 1
+        case.validate_response(response, checks=[not_a_server_error])
+        assert leaks(response.text) == [], (case.method, case.formatted_path, response.status_code,
+                                            response.text[:500])
+
+    fuzz = settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True, database=None,
+                    suppress_health_check=list(HealthCheck))(check)
 
     for operation in operations:
+        # schemathesis' coverage phase first: boundary and just-out-of-range values of every parameter
+        config = api_schema.config.generation_for(operation=operation)
+        for case in api_schema.iter_coverage_cases(operation, generation_modes=list(GenerationMode),
+                                                   generation_config=config):
+            check(case)
         given(case=operation.as_strategy())(fuzz)()
-    assert calls >= 2 * len(operations)
+    assert calls >= 10 * len(operations)
     with site.session() as s:
         assert audit.verify(s).ok
