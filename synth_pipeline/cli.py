@@ -154,7 +154,7 @@ def versions(debug: bool = typer.Option(False, help="show tracebacks")) -> None:
         console.print(key)
 
 
-# --- review store: `synth-pipeline review add-user`, `synth-pipeline audit verify` ---
+# --- review store: `synth-pipeline review add-user`, `synth-pipeline audit verify|export` ---
 review_app = typer.Typer(no_args_is_help=True, help="Human review: users and the review store.")
 audit_app = typer.Typer(no_args_is_help=True, help="The review audit trail.")
 app.add_typer(review_app, name="review")
@@ -212,6 +212,42 @@ def audit_verify(db: str | None = DB_OPTION, config: Path | None = STORE_CONFIG_
                           f"({result.entries} entries verified before it)", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
     console.print(f"audit chain ok: {result.entries} entries")
+
+
+@audit_app.command("export")
+def audit_export(fmt: str = typer.Option(..., "--format", help="csv or json"),
+                 out: Path = typer.Option(..., "--out", help="file to write"),
+                 since: str | None = typer.Option(None, help="from this ISO date or date-time (UTC), inclusive"),
+                 until: str | None = typer.Option(None, help="up to this date-time; a date includes its day"),
+                 actor: str | None = typer.Option(None, help="only this user's (or system's) actions"),
+                 allow_broken: bool = typer.Option(False, help="export a broken chain, marked unverified (exit 1)"),
+                 db: str | None = DB_OPTION, config: Path | None = STORE_CONFIG_OPTION,
+                 debug: bool = typer.Option(False, help="show tracebacks")) -> None:
+    """Processing records for auditors: who did what to which data, when. Verifies the chain first."""
+    try:
+        from synth_pipeline.review import audit_export as records
+        from synth_pipeline.review import db as store
+
+        where = records.ExportFilter(since=records.parse_bound(since, "--since"),
+                                     until=records.parse_bound(until, "--until", upper=True), actor=actor)
+        engine = store.make_engine(store.store_url(db, config))
+        try:
+            with store.session_factory(engine)() as session:
+                result = records.export(session, out, fmt.lower(), where, allow_broken=allow_broken)
+        finally:
+            engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one clear line
+        _fail(exc, debug)
+        return
+    check = result.verification
+    if check.ok:
+        console.print(f"audit chain verified: {check.entries} entries, head {result.head_hash}", highlight=False)
+    else:
+        err_console.print(f"[bold red]audit chain NOT verified:[/] {escape(check.reason)}; the export says so",
+                          highlight=False, soft_wrap=True)
+    console.print(f"wrote {result.records} processing records to {escape(str(result.path))}", highlight=False)
+    if not check.ok:
+        raise typer.Exit(1)
 
 
 @review_app.command("serve")
