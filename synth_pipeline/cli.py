@@ -218,7 +218,7 @@ def audit_verify(db: str | None = DB_OPTION, config: Path | None = STORE_CONFIG_
 def audit_export(fmt: str = typer.Option(..., "--format", help="csv or json"),
                  out: Path = typer.Option(..., "--out", help="file to write"),
                  since: str | None = typer.Option(None, help="from this ISO date or date-time (UTC), inclusive"),
-                 until: str | None = typer.Option(None, help="up to this date-time; a date includes its day"),
+                 until: str | None = typer.Option(None, help="up to this date or date-time (UTC), inclusive"),
                  actor: str | None = typer.Option(None, help="only this user's (or system's) actions"),
                  allow_broken: bool = typer.Option(False, help="export a broken chain, marked unverified (exit 1)"),
                  db: str | None = DB_OPTION, config: Path | None = STORE_CONFIG_OPTION,
