@@ -73,3 +73,13 @@ def test_settings_from_the_pipeline_config(tmp_path, monkeypatch):
     assert settings.db_url.startswith("sqlite:///") and settings.db_url.endswith("store/review/review.db")
     with pytest.raises(AppConfigError, match="--db"):
         settings_for(None, None, {"SYNTH_REVIEW_SECRET_KEY": SECRET})
+
+
+def test_cli_refuses_a_certificate_without_its_key(tmp_path, monkeypatch):
+    _clean_env(monkeypatch)
+    monkeypatch.setenv("SYNTH_REVIEW_SECRET_KEY", SECRET)
+    (tmp_path / "cert.pem").write_text("x")
+    result = CliRunner().invoke(app, ["review", "serve", "--db", f"sqlite:///{tmp_path / 'r.db'}",
+                                      "--tls-cert", str(tmp_path / "cert.pem")])
+    assert result.exit_code == 1 and "--tls-key" in result.output
+    assert not (tmp_path / "r.db").exists()  # refused before the store is touched
