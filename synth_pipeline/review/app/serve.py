@@ -71,7 +71,10 @@ def settings_for(db_url: str | None, config_path: str | os.PathLike | None,
     except ReviewError as exc:
         raise AppConfigError(f"review app: {exc}") from None
     return AppSettings(db_url=url, secret_key=secret, reject_reasons=tuple(review.reject_reasons),
-                       gold_min_accuracy=review.gold_min_accuracy, hide_reviewer_names=hide_reviewer_names)
+                       gold_min_accuracy=review.gold_min_accuracy, hide_reviewer_names=hide_reviewer_names,
+                       max_body_bytes=review.max_body_bytes,
+                       login_failures_per_address=review.login_failures_per_address,
+                       login_window_seconds=review.login_window_seconds)
 
 
 @dataclasses.dataclass(frozen=True)

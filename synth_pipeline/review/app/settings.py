@@ -39,9 +39,9 @@ class AppSettings:
     lockout_seconds: int = 900
     page_size: int = 50
     db_pool_size: int = 20
-    max_body_bytes: int = 1_048_576
-    login_failures_per_address: int = 20
-    login_window_seconds: float = 300.0
+    max_body_bytes: int = ReviewConfig().max_body_bytes
+    login_failures_per_address: int = ReviewConfig().login_failures_per_address
+    login_window_seconds: float = ReviewConfig().login_window_seconds
 
     def __post_init__(self) -> None:
         if not self.secret_key or len(self.secret_key) < MIN_SECRET_CHARS:

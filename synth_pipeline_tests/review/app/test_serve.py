@@ -68,9 +68,11 @@ def test_prepare_creates_the_first_admin_once(tmp_path):
 def test_settings_from_the_pipeline_config(tmp_path, monkeypatch):
     _clean_env(monkeypatch)
     config = tmp_path / "pipeline.yaml"
-    config.write_text("seeds:\n  paths: [seeds.jsonl]\nstorage:\n  base: store\n")
+    config.write_text("seeds:\n  paths: [seeds.jsonl]\nstorage:\n  base: store\n"
+                      "review:\n  max_body_bytes: 65536\n  login_failures_per_address: 7\n")
     settings = settings_for(None, config, {"SYNTH_REVIEW_SECRET_KEY": SECRET})
     assert settings.db_url.startswith("sqlite:///") and settings.db_url.endswith("store/review/review.db")
+    assert (settings.max_body_bytes, settings.login_failures_per_address) == (65536, 7)
     with pytest.raises(AppConfigError, match="--db"):
         settings_for(None, None, {"SYNTH_REVIEW_SECRET_KEY": SECRET})
 
