@@ -1,5 +1,5 @@
 """Signed session cookie, CSRF tokens, the security headers every response carries, the request body
-limit and the per-address sign-in throttle."""
+limit, the per-address sign-in throttle and the refusal of NUL characters."""
 
 from __future__ import annotations
 
@@ -162,6 +162,8 @@ class LoginThrottle:
     against many accounts (spraying), which never locks any single one.
     """
 
+    MAX_ADDRESSES = 10_000
+
     def __init__(self, max_failures: int, window_seconds: float) -> None:
         self.max_failures = max_failures
         self.window = window_seconds
@@ -189,6 +191,9 @@ class LoginThrottle:
         with self._lock:
             now = time.monotonic()
             self._recent(address, now).append(now)
+            if len(self._failures) > self.MAX_ADDRESSES:  # forget addresses whose failures have aged out
+                for stale in [a for a in self._failures if not self._recent(a, now)]:
+                    del self._failures[stale]
 
 
 def has_nul(value: object) -> bool:
