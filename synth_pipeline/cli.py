@@ -154,7 +154,7 @@ def versions(debug: bool = typer.Option(False, help="show tracebacks")) -> None:
         console.print(key)
 
 
-# --- review store: `synth-pipeline review add-user`, `synth-pipeline audit verify` ---
+# --- review store: `synth-pipeline review add-user`, `synth-pipeline audit verify|export` ---
 review_app = typer.Typer(no_args_is_help=True, help="Human review: users and the review store.")
 audit_app = typer.Typer(no_args_is_help=True, help="The review audit trail.")
 app.add_typer(review_app, name="review")
@@ -214,23 +214,63 @@ def audit_verify(db: str | None = DB_OPTION, config: Path | None = STORE_CONFIG_
     console.print(f"audit chain ok: {result.entries} entries")
 
 
+@audit_app.command("export")
+def audit_export(fmt: str = typer.Option(..., "--format", help="csv or json"),
+                 out: Path = typer.Option(..., "--out", help="file to write"),
+                 since: str | None = typer.Option(None, help="from this ISO date or date-time (UTC), inclusive"),
+                 until: str | None = typer.Option(None, help="up to this date or date-time (UTC), inclusive"),
+                 actor: str | None = typer.Option(None, help="only this user's (or system's) actions"),
+                 allow_broken: bool = typer.Option(False, help="export a broken chain, marked unverified (exit 1)"),
+                 db: str | None = DB_OPTION, config: Path | None = STORE_CONFIG_OPTION,
+                 debug: bool = typer.Option(False, help="show tracebacks")) -> None:
+    """Processing records for auditors: who did what to which data, when. Verifies the chain first."""
+    try:
+        from synth_pipeline.review import audit_export as records
+        from synth_pipeline.review import db as store
+
+        where = records.ExportFilter(since=records.parse_bound(since, "--since"),
+                                     until=records.parse_bound(until, "--until", upper=True), actor=actor)
+        engine = store.make_engine(store.store_url(db, config))
+        try:
+            with store.session_factory(engine)() as session:
+                result = records.export(session, out, fmt.lower(), where, allow_broken=allow_broken)
+        finally:
+            engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one clear line
+        _fail(exc, debug)
+        return
+    check = result.verification
+    if check.ok:
+        console.print(f"audit chain verified: {check.entries} entries, head {result.head_hash}", highlight=False)
+    else:
+        err_console.print(f"[bold red]audit chain NOT verified:[/] {escape(check.reason)}; the export says so",
+                          highlight=False, soft_wrap=True)
+    console.print(f"wrote {result.records} processing records to {escape(str(result.path))}", highlight=False)
+    if not check.ok:
+        raise typer.Exit(1)
+
+
 @review_app.command("serve")
 def review_serve(host: str = typer.Option("127.0.0.1", help="address to listen on"),
                  port: int = typer.Option(8000, help="port to listen on"),
                  db: str | None = DB_OPTION, config: Path | None = STORE_CONFIG_OPTION,
                  show_reviewer_names: bool = typer.Option(False, help="show adjudicators who answered what"),
+                 tls_cert: Path | None = typer.Option(None, "--tls-cert", help="PEM certificate (chain): TLS 1.3 only"),
+                 tls_key: Path | None = typer.Option(None, "--tls-key", help="PEM private key of --tls-cert"),
                  debug: bool = typer.Option(False, help="show tracebacks")) -> None:
     """Serve the review web app. Needs SYNTH_REVIEW_SECRET_KEY (or _FILE), and on an empty database
-    SYNTH_REVIEW_ADMIN_PASSWORD for the first admin: there is no default secret or password."""
+    SYNTH_REVIEW_ADMIN_PASSWORD for the first admin: there is no default secret or password.
+    With --tls-cert/--tls-key it listens for TLS 1.3 only (no plain HTTP) with Secure cookies."""
     use_offline_defaults()
     try:
-        from synth_pipeline.review.app.serve import prepare, serve, settings_for
+        from synth_pipeline.review.app.serve import prepare, serve, settings_for, tls_files
 
+        tls = tls_files(tls_cert, tls_key)
         settings = settings_for(db, config, hide_reviewer_names=not show_reviewer_names)
         created = prepare(settings)
         if created:
             console.print(f"created the first admin [bold]{escape(created)}[/] from SYNTH_REVIEW_ADMIN_PASSWORD")
-        serve(settings, host, port)
+        serve(settings, host, port, tls)
     except Exception as exc:  # noqa: BLE001 - every failure becomes one clear line
         _fail(exc, debug)
 

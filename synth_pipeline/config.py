@@ -520,6 +520,10 @@ class ReviewConfig(_Strict):
     reject_reasons: list[str] = Field(default_factory=lambda: list(REVIEW_REJECT_REASONS), min_length=1,
                                       description="reasons a reviewer picks from when rejecting (plus free text)")
     seed: int = Field(0, description="seed of the hashes that pick sampled, overlap and gold items")
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="review app: larger request bodies get 413")
+    login_failures_per_address: int = Field(20, ge=1, description="review app: failed sign-ins one client "
+                                            "address may make per login_window_seconds before 429")
+    login_window_seconds: float = Field(300.0, gt=0, description="review app: the sign-in throttle's window")
 
     @model_validator(mode="after")
     def _gold_needs_file(self) -> ReviewConfig:

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from synth_pipeline.review import queue, users
 from synth_pipeline.review.app import queries
-from synth_pipeline.review.app.security import CSRF_FIELD, SESSION_COOKIE, SessionData, csrf_matches
+from synth_pipeline.review.app.security import CSRF_FIELD, SESSION_COOKIE, SessionData, csrf_matches, has_nul
 from synth_pipeline.review.models import Item, User
 
 _UNSET = object()
+# Ids and cursors are 64-bit in the store: a larger number cannot name a row, and the drivers refuse it.
+MAX_ID = 2**63 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
+Cursor = Annotated[int | None, Query(ge=0, le=MAX_ID)]
 
 
 class LoginRequired(Exception):
@@ -60,6 +64,9 @@ async def csrf_form(request: Request) -> FormData:
     form = await request.form()
     if not csrf_matches(session_data(request), form.get(CSRF_FIELD)):
         raise HTTPException(403, "the form's CSRF token is missing or invalid; reload the page and try again")
+    bad = next((key for key, value in form.multi_items() if has_nul(key) or has_nul(value)), None)
+    if bad is not None:
+        raise HTTPException(422, f"{bad}: holds a NUL character")
     return form
 
 

@@ -15,7 +15,13 @@ from synth_pipeline.review.app.deps import LoginRequired
 from synth_pipeline.review.app.pages import redirect, render
 from synth_pipeline.review.app.rendering import template_environment
 from synth_pipeline.review.app.routes import adjudication, admin, api, auth, items, reports
-from synth_pipeline.review.app.security import SecurityHeadersMiddleware, SessionCodec
+from synth_pipeline.review.app.security import (
+    BodyLimitMiddleware,
+    LoginThrottle,
+    NulRefusalMiddleware,
+    SecurityHeadersMiddleware,
+    SessionCodec,
+)
 from synth_pipeline.review.app.settings import AppSettings
 from synth_pipeline.review.db import make_engine, session_factory
 
@@ -33,7 +39,11 @@ def create_app(settings: AppSettings) -> FastAPI:
     app.state.sessions = session_factory(app.state.engine)
     app.state.codec = SessionCodec(settings.secret_key, settings.session_max_age)
     app.state.templates = template_environment()
+    app.state.login_throttle = LoginThrottle(settings.login_failures_per_address, settings.login_window_seconds)
 
+    # added last = outermost: the body limit runs first, and its 413 still gets the security headers
+    app.add_middleware(NulRefusalMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     static = resources.files("synth_pipeline.review.app") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

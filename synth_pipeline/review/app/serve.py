@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Mapping
+import ssl
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -67,13 +71,59 @@ def settings_for(db_url: str | None, config_path: str | os.PathLike | None,
     except ReviewError as exc:
         raise AppConfigError(f"review app: {exc}") from None
     return AppSettings(db_url=url, secret_key=secret, reject_reasons=tuple(review.reject_reasons),
-                       gold_min_accuracy=review.gold_min_accuracy, hide_reviewer_names=hide_reviewer_names)
+                       gold_min_accuracy=review.gold_min_accuracy, hide_reviewer_names=hide_reviewer_names,
+                       max_body_bytes=review.max_body_bytes,
+                       login_failures_per_address=review.login_failures_per_address,
+                       login_window_seconds=review.login_window_seconds)
 
 
-def serve(settings: AppSettings, host: str, port: int) -> None:
+@dataclasses.dataclass(frozen=True)
+class TLSFiles:
+    """The server's certificate chain and private key (PEM); with them the app speaks TLS 1.3 only."""
+
+    cert: Path
+    key: Path
+
+
+def tls_files(cert: str | os.PathLike | None, key: str | os.PathLike | None) -> TLSFiles | None:
+    """Both files or neither; each must load, so a bad certificate stops the start, not the first client."""
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise AppConfigError("review app: --tls-cert and --tls-key go together (give both, or neither)")
+    files = TLSFiles(Path(cert), Path(key))
+    try:
+        tls_context(files)
+    except (OSError, ssl.SSLError) as exc:
+        raise AppConfigError(f"review app: cannot load the TLS certificate {files.cert} with key {files.key}: "
+                             f"{exc}") from None
+    return files
+
+
+def tls_context(files: TLSFiles) -> ssl.SSLContext:
+    """A server context that refuses every protocol version below TLS 1.3."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    context.load_cert_chain(files.cert, files.key)
+    return context
+
+
+def server_config(settings: AppSettings, host: str, port: int, tls: TLSFiles | None = None) -> Any:
+    """The uvicorn configuration: with `tls` there is only a TLS 1.3 listener (no plain HTTP port) and
+    the session cookie is marked Secure."""
     import uvicorn
 
     from synth_pipeline.review.app.factory import create_app
 
-    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=False, server_header=False,
-                log_level="info")
+    if tls is not None:
+        settings = dataclasses.replace(settings, secure_cookies=True)
+    factory: Callable[..., ssl.SSLContext] | None = (lambda _config, _default: tls_context(tls)) if tls else None
+    return uvicorn.Config(create_app(settings), host=host, port=port, proxy_headers=False, server_header=False,
+                          log_level="info", ssl_certfile=str(tls.cert) if tls else None,
+                          ssl_keyfile=str(tls.key) if tls else None, ssl_context_factory=factory)
+
+
+def serve(settings: AppSettings, host: str, port: int, tls: TLSFiles | None = None) -> None:
+    import uvicorn
+
+    uvicorn.Server(server_config(settings, host, port, tls)).run()

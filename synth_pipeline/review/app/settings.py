@@ -39,6 +39,9 @@ class AppSettings:
     lockout_seconds: int = 900
     page_size: int = 50
     db_pool_size: int = 20
+    max_body_bytes: int = ReviewConfig().max_body_bytes
+    login_failures_per_address: int = ReviewConfig().login_failures_per_address
+    login_window_seconds: float = ReviewConfig().login_window_seconds
 
     def __post_init__(self) -> None:
         if not self.secret_key or len(self.secret_key) < MIN_SECRET_CHARS:
@@ -48,6 +51,10 @@ class AppSettings:
                 "print(secrets.token_urlsafe(48))'`")
         if not self.db_url:
             raise AppConfigError("review app: no database URL (--db or review.db_url)")
+        if self.max_body_bytes < 1024:
+            raise AppConfigError(f"review app: max_body_bytes={self.max_body_bytes} is below 1024 bytes")
+        if self.login_failures_per_address < 1 or self.login_window_seconds <= 0:
+            raise AppConfigError("review app: login_failures_per_address and login_window_seconds must be positive")
         if not self.reject_reasons:
             raise AppConfigError("review app: the list of reject reasons is empty")
 

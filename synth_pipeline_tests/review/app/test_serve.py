@@ -68,8 +68,20 @@ def test_prepare_creates_the_first_admin_once(tmp_path):
 def test_settings_from_the_pipeline_config(tmp_path, monkeypatch):
     _clean_env(monkeypatch)
     config = tmp_path / "pipeline.yaml"
-    config.write_text("seeds:\n  paths: [seeds.jsonl]\nstorage:\n  base: store\n")
+    config.write_text("seeds:\n  paths: [seeds.jsonl]\nstorage:\n  base: store\n"
+                      "review:\n  max_body_bytes: 65536\n  login_failures_per_address: 7\n")
     settings = settings_for(None, config, {"SYNTH_REVIEW_SECRET_KEY": SECRET})
     assert settings.db_url.startswith("sqlite:///") and settings.db_url.endswith("store/review/review.db")
+    assert (settings.max_body_bytes, settings.login_failures_per_address) == (65536, 7)
     with pytest.raises(AppConfigError, match="--db"):
         settings_for(None, None, {"SYNTH_REVIEW_SECRET_KEY": SECRET})
+
+
+def test_cli_refuses_a_certificate_without_its_key(tmp_path, monkeypatch):
+    _clean_env(monkeypatch)
+    monkeypatch.setenv("SYNTH_REVIEW_SECRET_KEY", SECRET)
+    (tmp_path / "cert.pem").write_text("x")
+    result = CliRunner().invoke(app, ["review", "serve", "--db", f"sqlite:///{tmp_path / 'r.db'}",
+                                      "--tls-cert", str(tmp_path / "cert.pem")])
+    assert result.exit_code == 1 and "--tls-key" in result.output
+    assert not (tmp_path / "r.db").exists()  # refused before the store is touched

@@ -12,7 +12,14 @@ from starlette.datastructures import FormData
 from synth_pipeline.judge.rubric import DIMENSIONS
 from synth_pipeline.review import audit, queue
 from synth_pipeline.review.app import queries
-from synth_pipeline.review.app.deps import csrf_form, db, require_roles, store_error_status, viewable_item
+from synth_pipeline.review.app.deps import (
+    RowId,
+    csrf_form,
+    db,
+    require_roles,
+    store_error_status,
+    viewable_item,
+)
 from synth_pipeline.review.app.forms import DecisionError, apply_edits, build_decision, editable_fields
 from synth_pipeline.review.app.pages import redirect, render
 from synth_pipeline.review.models import Item, User
@@ -60,7 +67,7 @@ def _context(request: Request, session: Session, item: Item) -> dict:
 
 
 @router.get("/adjudication/{item_id}")
-def adjudication_page(request: Request, item_id: int, user: User = Depends(require_roles("adjudicator")),
+def adjudication_page(request: Request, item_id: RowId, user: User = Depends(require_roles("adjudicator")),
                       session: Session = Depends(db)) -> Response:
     item = viewable_item(session, user, item_id)
     audit.append(session, user.name, "item.view", f"item:{item.id}")
@@ -69,7 +76,7 @@ def adjudication_page(request: Request, item_id: int, user: User = Depends(requi
 
 
 @router.post("/adjudication/{item_id}")
-def adjudicate(request: Request, item_id: int, form: FormData = Depends(csrf_form),
+def adjudicate(request: Request, item_id: RowId, form: FormData = Depends(csrf_form),
                user: User = Depends(require_roles("adjudicator")), session: Session = Depends(db)) -> Response:
     item = viewable_item(session, user, item_id)
     try:

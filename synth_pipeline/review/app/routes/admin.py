@@ -11,7 +11,7 @@ from starlette.datastructures import FormData
 
 from synth_pipeline.review import audit, users
 from synth_pipeline.review.app import queries
-from synth_pipeline.review.app.deps import csrf_form, db, require_roles
+from synth_pipeline.review.app.deps import RowId, csrf_form, db, require_roles
 from synth_pipeline.review.app.pages import redirect, render
 from synth_pipeline.review.models import ROLES, ApiToken, User
 
@@ -66,7 +66,7 @@ def create(request: Request, form: FormData = Depends(csrf_form), admin: User = 
 
 
 @router.post("/users/{user_id}/role")
-def change_role(request: Request, user_id: int, form: FormData = Depends(csrf_form),
+def change_role(request: Request, user_id: RowId, form: FormData = Depends(csrf_form),
                 admin: User = Depends(require_roles("admin")), session: Session = Depends(db)) -> Response:
     person, role = _user(session, user_id), str(form.get("role", ""))
     if role not in ROLES:
@@ -78,7 +78,7 @@ def change_role(request: Request, user_id: int, form: FormData = Depends(csrf_fo
 
 
 @router.post("/users/{user_id}/active")
-def set_active(request: Request, user_id: int, form: FormData = Depends(csrf_form),
+def set_active(request: Request, user_id: RowId, form: FormData = Depends(csrf_form),
                admin: User = Depends(require_roles("admin")), session: Session = Depends(db)) -> Response:
     person, active = _user(session, user_id), form.get("active") == "1"
     if person.id == admin.id and not active:
@@ -91,7 +91,7 @@ def set_active(request: Request, user_id: int, form: FormData = Depends(csrf_for
 
 
 @router.post("/users/{user_id}/tokens")
-def new_token(request: Request, user_id: int, form: FormData = Depends(csrf_form),
+def new_token(request: Request, user_id: RowId, form: FormData = Depends(csrf_form),
               admin: User = Depends(require_roles("admin")), session: Session = Depends(db)) -> Response:
     person = _user(session, user_id)
     token = users.issue_token(session, person, str(form.get("label", ""))[:200])
@@ -101,7 +101,7 @@ def new_token(request: Request, user_id: int, form: FormData = Depends(csrf_form
 
 
 @router.post("/tokens/{token_id}/revoke")
-def revoke_token(request: Request, token_id: int, form: FormData = Depends(csrf_form),
+def revoke_token(request: Request, token_id: RowId, form: FormData = Depends(csrf_form),
                  admin: User = Depends(require_roles("admin")), session: Session = Depends(db)) -> Response:
     token = session.get(ApiToken, token_id)
     if token is None:

@@ -6,19 +6,31 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.orm import Session
 
 from synth_pipeline.review import audit, queue
-from synth_pipeline.review.app.deps import api_roles, api_user, db, store_error_status, viewable_item
+from synth_pipeline.review.app.deps import RowId, api_roles, api_user, db, store_error_status, viewable_item
 from synth_pipeline.review.app.forms import DecisionError, build_decision
 from synth_pipeline.review.app.routes.adjudication import parse_after
+from synth_pipeline.review.app.security import has_nul
 from synth_pipeline.review.models import User
 
 router = APIRouter(prefix="/api/v1")
 
 
-class ResponseIn(BaseModel):
+class NoNul(BaseModel):
+    """Text with a NUL character cannot be stored (PostgreSQL refuses it): a 422, not a 500."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        if has_nul(data):
+            raise ValueError("a field holds a NUL character")
+        return data
+
+
+class ResponseIn(NoNul):
     model_config = ConfigDict(extra="forbid")
     decision: str
     scores: dict[str, Any]
@@ -29,7 +41,7 @@ class ResponseIn(BaseModel):
     seconds: float | None = Field(None, ge=0)
 
 
-class AdjudicationIn(BaseModel):
+class AdjudicationIn(NoNul):
     model_config = ConfigDict(extra="forbid")
     decision: str
     scores: dict[str, Any] = Field(default_factory=dict)
@@ -55,7 +67,7 @@ def next_item(version: str | None = None, user: User = Depends(api_roles("review
 
 
 @router.get("/items/{item_id}")
-def get_item(item_id: int, user: User = Depends(api_user), session: Session = Depends(db)) -> Response:
+def get_item(item_id: RowId, user: User = Depends(api_user), session: Session = Depends(db)) -> Response:
     item = viewable_item(session, user, item_id)
     audit.append(session, user.name, "item.view", f"item:{item.id}")
     session.commit()
@@ -63,7 +75,7 @@ def get_item(item_id: int, user: User = Depends(api_user), session: Session = De
 
 
 @router.post("/items/{item_id}/responses", status_code=201)
-def respond(request: Request, item_id: int, body: ResponseIn, user: User = Depends(api_roles("reviewer")),
+def respond(request: Request, item_id: RowId, body: ResponseIn, user: User = Depends(api_roles("reviewer")),
             session: Session = Depends(db)) -> Response:
     item = viewable_item(session, user, item_id)
     try:
@@ -98,7 +110,7 @@ def disputed(request: Request, version: str | None = None, after: str | None = N
 
 
 @router.post("/items/{item_id}/adjudication", status_code=201)
-def adjudicate(request: Request, item_id: int, body: AdjudicationIn, user: User = Depends(api_roles("adjudicator")),
+def adjudicate(request: Request, item_id: RowId, body: AdjudicationIn, user: User = Depends(api_roles("adjudicator")),
                session: Session = Depends(db)) -> Response:
     item = viewable_item(session, user, item_id)
     try:

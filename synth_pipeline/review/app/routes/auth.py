@@ -1,4 +1,4 @@
-"""Login (argon2 through the store, with its lockout), logout, and the home page by role."""
+"""Login (argon2 through the store, with its lockout, and a per-address throttle), logout, and the home page by role."""
 
 from __future__ import annotations
 
@@ -31,10 +31,18 @@ def login(request: Request, form: FormData = Depends(csrf_form), session: Sessio
     name, password = str(form.get("name", "")), str(form.get("password", ""))
     target = safe_next(str(form.get("next", "/")))
     settings = request.app.state.settings
+    throttle, address = request.app.state.login_throttle, request.client.host if request.client else "?"
+    wait = throttle.retry_after(address)
+    if wait:
+        response = render(request, "login.html", status_code=429, next=target, name=name,
+                          error=f"Too many failed sign-ins from this address; try again in {wait} seconds.")
+        response.headers["retry-after"] = str(wait)
+        return response
     user = users.authenticate(session, name, password, max_failures=settings.max_failures,
                               lockout_seconds=settings.lockout_seconds) if name and password else None
     session.commit()
     if user is None or not user.active:
+        throttle.failed(address)
         # One message for unknown name, wrong password, locked and inactive accounts: no account probing.
         return render(request, "login.html", status_code=401, next=target, name=name,
                       error="Sign-in failed: wrong name or password, or the account is locked or inactive.")

@@ -13,6 +13,8 @@ from synth_pipeline.judge.rubric import DIMENSIONS
 from synth_pipeline.review import audit, queue
 from synth_pipeline.review.app import queries
 from synth_pipeline.review.app.deps import (
+    Cursor,
+    RowId,
     csrf_form,
     current_user,
     db,
@@ -31,7 +33,7 @@ READERS = ("admin", "auditor", "viewer")
 
 
 @router.get("/queue")
-def queue_view(request: Request, version: str | None = None, after: int | None = None,
+def queue_view(request: Request, version: str | None = None, after: Cursor = None,
                user: User = Depends(require_roles("reviewer")), session: Session = Depends(db)) -> Response:
     known, version = version_or_first(session, version)
     page = queue.queue_page(session, user, version, after_seq=after,
@@ -78,7 +80,7 @@ def _item_context(session: Session, request: Request, user: User, item: Item, fo
 
 
 @router.get("/items/{item_id}")
-def item_view(request: Request, item_id: int, user: User = Depends(current_user),
+def item_view(request: Request, item_id: RowId, user: User = Depends(current_user),
               session: Session = Depends(db)) -> Response:
     item = viewable_item(session, user, item_id)
     notice = None
@@ -104,7 +106,7 @@ def decision_from_form(form: FormData, item: Item, reject_reasons: tuple[str, ..
 
 
 @router.post("/items/{item_id}/decision")
-def decide(request: Request, item_id: int, form: FormData = Depends(csrf_form),
+def decide(request: Request, item_id: RowId, form: FormData = Depends(csrf_form),
            user: User = Depends(require_roles("reviewer")), session: Session = Depends(db)) -> Response:
     item = viewable_item(session, user, item_id)
     try:
@@ -121,7 +123,7 @@ def decide(request: Request, item_id: int, form: FormData = Depends(csrf_form),
 
 
 @router.post("/items/{item_id}/skip")
-def skip(item_id: int, form: FormData = Depends(csrf_form), user: User = Depends(require_roles("reviewer")),
+def skip(item_id: RowId, form: FormData = Depends(csrf_form), user: User = Depends(require_roles("reviewer")),
          session: Session = Depends(db)) -> Response:
     """Give the item back (its draft is discarded, so it is not handed to this reviewer again) and move on."""
     item = viewable_item(session, user, item_id)
@@ -133,7 +135,7 @@ def skip(item_id: int, form: FormData = Depends(csrf_form), user: User = Depends
 
 
 @router.get("/browse")
-def browse(request: Request, version: str | None = None, after: int | None = None,
+def browse(request: Request, version: str | None = None, after: Cursor = None,
            user: User = Depends(require_roles(*READERS)), session: Session = Depends(db)) -> Response:
     known, version = version_or_first(session, version)
     size = request.app.state.settings.page_size

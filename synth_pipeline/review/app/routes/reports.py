@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from synth_pipeline.review import audit, queue
 from synth_pipeline.review.agreement import display
 from synth_pipeline.review.app import queries
-from synth_pipeline.review.app.deps import db, require_roles, version_or_first
+from synth_pipeline.review.app.deps import Cursor, db, require_roles, version_or_first
 from synth_pipeline.review.app.pages import render
 from synth_pipeline.review.app.patterns import GROUPINGS, rejection_patterns
 from synth_pipeline.review.models import User
@@ -50,7 +50,7 @@ def patterns_page(request: Request, version: str | None = None,
 
 
 @router.get("/audit")
-def audit_log(request: Request, before: int | None = None, verify: bool = False,
+def audit_log(request: Request, before: Cursor = None, verify: bool = False,
               user: User = Depends(require_roles(*AUDIT_READERS)), session: Session = Depends(db)) -> Response:
     size = request.app.state.settings.page_size
     entries = queries.audit_page(session, before, size)
