@@ -102,3 +102,18 @@ def test_the_review_service_command_exists_once_the_review_app_is_built():
         pytest.skip("the review app (`synth-pipeline review serve`) is not in this branch yet")
     result = CliRunner().invoke(app, ["review", "serve", "--help"])
     assert result.exit_code == 0 and "--host" in result.output and "--port" in result.output
+
+
+def test_the_iam_policy_example_grants_the_documented_actions_on_the_prefix_only():
+    policy = json.loads((DEPLOY / "iam-policy.json").read_text())
+    statements = policy["Statement"]
+    actions = {a for s in statements for a in s["Action"]}
+    documented = set(re.findall(r"`(s3:\w+)`", (ROOT / "SECURITY.md").read_text()))
+    assert actions == documented
+    assert all(s["Effect"] == "Allow" and "*" not in "".join(s["Action"]) for s in statements)
+    for s in statements:
+        bucket_level = s["Resource"] == "arn:aws:s3:::BUCKET"
+        assert bucket_level or s["Resource"] == "arn:aws:s3:::BUCKET/PREFIX/*", s["Sid"]
+        assert not bucket_level or not {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"} & set(s["Action"])
+    listing = [s for s in statements if "s3:ListBucket" in s["Action"]]
+    assert listing and all(s["Condition"]["StringLike"]["s3:prefix"] == ["PREFIX/*"] for s in listing)
