@@ -194,7 +194,8 @@ class LegalOptions(_Strict):
     jurisdictions: list[Jurisdiction] = Field(
         default_factory=lambda: [
             Jurisdiction(tag="us-ny", name="the State of New York", markers=["New York"]),
-            Jurisdiction(tag="uk-ew", name="England and Wales", markers=["England and Wales", "English law"]),
+            Jurisdiction(tag="uk-ew", name="England and Wales",
+                         markers=["England and Wales", "English law", "laws of England", "law of England"]),
             Jurisdiction(tag="de", name="the Federal Republic of Germany", markers=["Germany", "German law"]),
         ], min_length=1)
     clause_types: list[str] = Field(
