@@ -35,6 +35,7 @@ from synth_pipeline.generation.similarity import rouge_l
 from synth_pipeline.generation.verify.language import side_failure
 
 DATA = Path(__file__).resolve().parent / "data"
+PREVIOUS = {"language_min_chars": 20, "min_language_prob": 0.5}  # the defaults before this benchmark tuned them
 
 
 def read_tsv(path: Path, fields: tuple[str, ...]) -> list[dict[str, str]]:
@@ -99,6 +100,8 @@ def tune_language(rows: list[dict[str, str]], opts: MultilingualOptions) -> dict
     tuned = opts.model_copy(update={"language_min_chars": best["language_min_chars"],
                                     "min_language_prob": best["min_language_prob"]})
     return {"split": "tuning = even rows of tatoeba_sample.tsv, held out = odd rows", "tuning_grid": grid,
+            "held_out_previous_defaults": {**PREVIOUS, **summary(language_verdicts(held_out,
+                                                                                   opts.model_copy(update=PREVIOUS)))},
             "held_out_default": summary(language_verdicts(held_out, opts)),
             "held_out_tuned": {"language_min_chars": best["language_min_chars"],
                                "min_language_prob": best["min_language_prob"],
