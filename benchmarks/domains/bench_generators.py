@@ -61,21 +61,26 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     teacher_cfg = ModelConfig(max_tokens=320, timeout_s=600, max_concurrency=2)
-    results = []
+    results: list[dict] = []
+    teacher = args.model or "embedded SmolLM2-135M-Instruct"
+
+    def record(result: dict) -> None:
+        """Print and save after every method, so a long run that is stopped keeps what it measured."""
+        results.append(result)
+        print(json.dumps(result, indent=2), flush=True)
+        if args.out:
+            args.out.write_text(json.dumps({"teacher": teacher, "results": results}, indent=2) + "\n",
+                                encoding="utf-8")
+
     if args.model:
         teacher_cfg.model = args.model
         for method in args.methods.split(","):
-            results.append(run(method, args.count, teacher_cfg, args.api_base, None, args.resolves,
-                                   args.medical_corpus))
+            record(run(method, args.count, teacher_cfg, args.api_base, None, args.resolves, args.medical_corpus))
     else:
         with LocalModelServer() as server:
             for method in args.methods.split(","):
-                results.append(run(method, args.count, teacher_cfg, server.api_base, server.litellm_model,
-                                   args.resolves, args.medical_corpus))
-    text = json.dumps({"teacher": args.model or "embedded SmolLM2-135M-Instruct", "results": results}, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
+                record(run(method, args.count, teacher_cfg, server.api_base, server.litellm_model,
+                           args.resolves, args.medical_corpus))
 
 
 if __name__ == "__main__":
