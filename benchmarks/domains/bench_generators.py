@@ -47,7 +47,9 @@ def run(method: str, count: int, teacher_cfg: ModelConfig, api_base: str, model:
             "calls": m["calls"], "tokens_in": m["tokens_in"], "tokens_out": m["tokens_out"],
             "tokens_per_verified_row": round((m["tokens_in"] + m["tokens_out"]) / kept, 1) if kept else None,
             "cost_usd": m["cost_usd"], "cost_per_verified_usd": round(m["cost_usd"] / kept, 8) if kept else None,
-            "verification": m.get(method), "wall_s": round(wall, 1), "load_avg_after": list(os.getloadavg())}
+            "verification": m.get(method), "wall_s": round(wall, 1), "load_avg_after": list(os.getloadavg()),
+            "rejected_examples": [{k: r.get(k) for k in ("rule", "value", "threshold", "detail")}
+                                  for r in out.rejected.to_pylist()[:4]]}
 
 
 def main() -> None:
