@@ -194,7 +194,8 @@ class LegalOptions(_Strict):
     jurisdictions: list[Jurisdiction] = Field(
         default_factory=lambda: [
             Jurisdiction(tag="us-ny", name="the State of New York", markers=["New York"]),
-            Jurisdiction(tag="uk-ew", name="England and Wales", markers=["England and Wales", "English law"]),
+            Jurisdiction(tag="uk-ew", name="England and Wales",
+                         markers=["England and Wales", "English law", "laws of England", "law of England"]),
             Jurisdiction(tag="de", name="the Federal Republic of Germany", markers=["Germany", "German law"]),
         ], min_length=1)
     clause_types: list[str] = Field(
@@ -228,9 +229,10 @@ class MultilingualOptions(_Strict):
                                  "ko": ["HANGUL"]},
         description="code -> Unicode scripts (first word of the character name) its letters may use")
     min_script_share: float = Field(0.8, ge=0.0, le=1.0, description="share of letters in the language's scripts")
-    min_language_prob: float = Field(0.5, ge=0.0, le=1.0,
-                                     description="py3langid probability of the target language, per side")
-    language_min_chars: int = Field(20, ge=0, description="sides with fewer letters skip language ID")
+    min_language_prob: float = Field(0.3, ge=0.0, le=1.0,
+                                     description="py3langid probability of the target language, per side "
+                                                 "(tuned on Tatoeba: benchmarks/domains/results.md)")
+    language_min_chars: int = Field(10, ge=0, description="sides with fewer letters skip language ID")
     min_back_translation_rouge_l: float = Field(
         0.4, ge=0.0, le=1.0, description="ROUGE-L of the back-translation against the source, mean of both sides")
 

@@ -20,8 +20,11 @@ from synth_pipeline.generation.methods.common import (
     ask_structured,
     provenance,
     rejection,
+    seed_and_cell,
     seed_rows,
     taxonomy_cells,
+    temperature_for,
+    user_job,
 )
 from synth_pipeline.generation.templates import render, template_hash
 from synth_pipeline.generation.verify.code_check import CodeVerdict, syntax_error, verify_code
@@ -48,16 +51,13 @@ def build_jobs(seeds: list[dict[str, Any]], config: PipelineConfig, taxonomy: Ta
     cells = taxonomy_cells(taxonomy)
     jobs = []
     for i in range(config.generation.count):
-        seed = seeds[i % len(seeds)] if seeds else None
-        cell = cells[i % len(cells)]
-        seed_id = str(seed["id"]) if seed else "none"
+        seed, cell, seed_id = seed_and_cell(seeds, cells, i)
         text = render(TEMPLATE, domain=cell["domain"], difficulty=cell["difficulty"], min_tests=opts.min_tests,
                       seed_instruction=(seed or {}).get("instruction") or "")
-        jobs.append(Job(
-            id=stable_id(seed_id, METHOD, str(i)), messages=[{"role": "user", "content": text}], sample_index=i,
-            temperature=config.generation.temperature_by_task_type.get("code", config.teacher.temperature),
-            info={"seed_ids": [seed_id] if seed else [], "domain": cell["domain"] or "code",
-                  "difficulty": cell["difficulty"], "task_type": "code"},
+        jobs.append(user_job(
+            stable_id(seed_id, METHOD, str(i)), text, i, temperature_for(config, "code"),
+            seed_ids=[seed_id] if seed else [], domain=cell["domain"] or "code",
+            difficulty=cell["difficulty"], task_type="code",
         ))
     return jobs
 

@@ -178,9 +178,31 @@ def cell_for(seed_meta: Mapping[str, Any], cells: list[dict[str, Any]], i: int) 
     return cell
 
 
-def temperature_for(config: PipelineConfig, task_type: str | None) -> float:
+def temperature_for(config: PipelineConfig, task_type: str | None, default: float | None = None) -> float:
+    """The configured temperature of a task type, else `default`, else the teacher's."""
     temps = config.generation.temperature_by_task_type
-    return temps.get(task_type or "", config.teacher.temperature)
+    return temps.get(task_type or "", config.teacher.temperature if default is None else default)
+
+
+def user_job(job_id: str, prompt: str, sample_index: int, temperature: float | None, **info: Any) -> Job:
+    """A job that asks one user message: the shape of every first request a method sends."""
+    return Job(id=job_id, messages=[{"role": "user", "content": prompt}], sample_index=sample_index,
+               temperature=temperature, info=info)
+
+
+def seed_and_cell(seeds: Sequence[dict[str, Any]], cells: list[dict[str, Any]],
+                  i: int) -> tuple[dict[str, Any] | None, dict[str, Any], str]:
+    """The i-th job's inspiration seed (or None), taxonomy cell and seed id, both cycled."""
+    seed = seeds[i % len(seeds)] if seeds else None
+    return seed, cells[i % len(cells)], str(seed["id"]) if seed else "none"
+
+
+def add_usage(ans: Answer, other: Answer) -> None:
+    """Charge a follow-up request (back-translation, re-solve, response) to the row it serves."""
+    ans.tokens_in += other.tokens_in
+    ans.tokens_out += other.tokens_out
+    ans.cost_usd += other.cost_usd
+    ans.attempts += other.attempts
 
 
 def compact_json(obj: Any) -> str:

@@ -16,6 +16,7 @@ from synth_pipeline.generation.methods.common import (
     Answer,
     Job,
     MethodOutput,
+    add_usage,
     ask_structured,
     ask_text,
     provenance,
@@ -131,7 +132,7 @@ def generate(seeds: Any, config: PipelineConfig, taxonomy: TaxonomyConfig | None
         for ans, resp in zip(passing, ask_text(teacher, resp_jobs), strict=True):
             ch = ans.job.info["_chain"]
             template = ans.job.info["_template"]
-            _merge(ans, resp)
+            add_usage(ans, resp)
             if resp.obj is None:
                 rejected.append(rejection(_strip(ans), METHOD, template, rule=resp.rule, error=resp.error))
                 continue
@@ -158,10 +159,3 @@ def _strip(ans: Answer) -> Answer:
     ans.job.info.pop("_chain", None)
     ans.job.info.pop("_template", None)
     return ans
-
-
-def _merge(ans: Answer, other: Answer) -> None:
-    ans.tokens_in += other.tokens_in
-    ans.tokens_out += other.tokens_out
-    ans.cost_usd += other.cost_usd
-    ans.attempts += other.attempts

@@ -13,11 +13,12 @@ from typing import Any
 
 from synth_pipeline.config import PipelineConfig, TaxonomyConfig
 from synth_pipeline.generation.methods.common import (
-    Job,
     MethodOutput,
     ask_structured,
     provenance,
     rejection,
+    temperature_for,
+    user_job,
 )
 from synth_pipeline.generation.templates import render, template_hash
 from synth_pipeline.generation.verify.jurisdiction import disclaimer_for, has_disclaimer, jurisdiction_failure
@@ -42,13 +43,10 @@ def generate(seeds: Any, config: PipelineConfig, taxonomy: TaxonomyConfig | None
     for i in range(config.generation.count):
         clause_type, target = cells[i % len(cells)]
         text = render(TEMPLATE, clause_type=clause_type, jurisdiction=target.name, tag=target.tag)
-        jobs.append(Job(
-            id=stable_id(METHOD, clause_type, target.tag, str(i // len(cells))),
-            messages=[{"role": "user", "content": text}], sample_index=i,
-            temperature=config.generation.temperature_by_task_type.get("rewrite", config.teacher.temperature),
-            info={"seed_ids": [], "domain": "legal", "task_type": "drafting", "jurisdiction": target.tag,
-                  "clause_type": clause_type, "_target": target},
-        ))
+        jobs.append(user_job(
+            stable_id(METHOD, clause_type, target.tag, str(i // len(cells))), text, i,
+            temperature_for(config, "rewrite"), seed_ids=[], domain="legal", task_type="drafting",
+            jurisdiction=target.tag, clause_type=clause_type, _target=target))
     answers = ask_structured(teacher, jobs, CLAUSE_SCHEMA, "legal_clause", config.generation.invalid_retries)
     rows, rejected, appended = [], [], 0
     for ans in answers:

@@ -15,12 +15,16 @@ from synth_pipeline.generation.methods.common import (
     Answer,
     Job,
     MethodOutput,
+    add_usage,
     ask_structured,
     ask_text,
     provenance,
     rejection,
+    seed_and_cell,
     seed_rows,
     taxonomy_cells,
+    temperature_for,
+    user_job,
 )
 from synth_pipeline.generation.templates import render, template_hash
 from synth_pipeline.generation.verify.math_answer import (
@@ -46,15 +50,11 @@ def build_jobs(seeds: list[dict[str, Any]], config: PipelineConfig, taxonomy: Ta
     cells = taxonomy_cells(taxonomy)
     jobs = []
     for i in range(config.generation.count):
-        seed = seeds[i % len(seeds)] if seeds else None
-        cell = cells[i % len(cells)]
-        seed_id = str(seed["id"]) if seed else "none"
+        seed, cell, seed_id = seed_and_cell(seeds, cells, i)
         text = render(TEMPLATE, difficulty=cell["difficulty"], seed_instruction=(seed or {}).get("instruction") or "")
-        jobs.append(Job(
-            id=stable_id(seed_id, METHOD, str(i)), messages=[{"role": "user", "content": text}], sample_index=i,
-            temperature=config.generation.temperature_by_task_type.get("math", config.teacher.temperature),
-            info={"seed_ids": [seed_id] if seed else [], "domain": cell["domain"] or "math", "task_type": "math"},
-        ))
+        jobs.append(user_job(
+            stable_id(seed_id, METHOD, str(i)), text, i, temperature_for(config, "math"),
+            seed_ids=[seed_id] if seed else [], domain=cell["domain"] or "math", task_type="math"))
     return jobs
 
 
@@ -101,7 +101,7 @@ def generate(seeds: Any, config: PipelineConfig, taxonomy: TaxonomyConfig | None
         finals = [None if r.obj is None else final_answer(r.obj["text"]) for r in resolves[ans.job.id]]
         agreeing = sum(f is not None and answers_match(written, f, opts.float_rounding) for f in finals)
         for r in resolves[ans.job.id]:
-            _merge(ans, r)
+            add_usage(ans, r)
         rate = agreeing / len(finals) if finals else None
         verification = {"kind": "math_answer", "final_answer": written, "resolves": len(finals),
                         "agreeing": agreeing, "solve_rate": None if rate is None else round(rate, 4),
@@ -144,10 +144,3 @@ def _resolve(teacher: LLMClient, checked: list[Answer], opts: MathOptions) -> di
     for res in ask_text(teacher, jobs):
         out[res.job.info["parent"]].append(res)
     return out
-
-
-def _merge(ans: Answer, other: Answer) -> None:
-    ans.tokens_in += other.tokens_in
-    ans.tokens_out += other.tokens_out
-    ans.cost_usd += other.cost_usd
-    ans.attempts += other.attempts

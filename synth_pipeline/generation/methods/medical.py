@@ -20,6 +20,8 @@ from synth_pipeline.generation.methods.common import (
     provenance,
     rejection,
     seed_rows,
+    temperature_for,
+    user_job,
 )
 from synth_pipeline.generation.templates import render, template_hash
 from synth_pipeline.generation.verify.citations import support
@@ -46,13 +48,10 @@ def build_jobs(passages: list[dict[str, Any]], config: PipelineConfig) -> list[J
         shown = [{"label": f"P{j + 1}", "id": str(p["id"]), "text": p["input"],
                   "source": (p.get("metadata") or {}).get("source")} for j, p in enumerate(window)]
         sample = i // len(passages)
-        jobs.append(Job(
-            id=stable_id(str(window[0]["id"]), METHOD, str(i)),
-            messages=[{"role": "user", "content": render(TEMPLATE, passages=shown)}], sample_index=i,
-            temperature=config.generation.temperature_by_task_type.get("closed_qa", config.teacher.temperature),
-            info={"seed_ids": [p["id"] for p in shown], "domain": "medical", "task_type": "closed_qa",
-                  "_shown": shown, "_sample": sample},
-        ))
+        jobs.append(user_job(
+            stable_id(str(window[0]["id"]), METHOD, str(i)), render(TEMPLATE, passages=shown), i,
+            temperature_for(config, "closed_qa"), seed_ids=[p["id"] for p in shown], domain="medical",
+            task_type="closed_qa", _shown=shown, _sample=sample))
     return jobs
 
 

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from synth_pipeline.config import PipelineConfig, TaxonomyConfig
+from synth_pipeline.config import MultilingualOptions, PipelineConfig, TaxonomyConfig
 from synth_pipeline.generation.methods.common import (
     Answer,
     Job,
     MethodOutput,
+    add_usage,
     ask_structured,
     provenance,
     rejection,
     seed_rows,
+    temperature_for,
+    user_job,
 )
 from synth_pipeline.generation.similarity import rouge_l
 from synth_pipeline.generation.templates import render, template_hash
@@ -50,12 +53,10 @@ def generate(seeds: Any, config: PipelineConfig, taxonomy: TaxonomyConfig | None
         text = render(TEMPLATE, source_name=name(opts.source_language, opts.source_language),
                       target_name=name(lang, lang), instruction=seed["instruction"], input=seed.get("input") or "",
                       output=seed["output"])
-        jobs.append(Job(
-            id=stable_id(str(seed["id"]), METHOD, lang, str(sample)), messages=[{"role": "user", "content": text}],
-            sample_index=i, temperature=config.generation.temperature_by_task_type.get("rewrite", 0.3),
-            info={"seed_ids": [str(seed["id"])], "parent_id": str(seed["id"]), "language": lang,
-                  "domain": meta.get("domain"), "task_type": meta.get("task_type"), "_seed": seed},
-        ))
+        jobs.append(user_job(
+            stable_id(str(seed["id"]), METHOD, lang, str(sample)), text, i, temperature_for(config, "rewrite", 0.3),
+            seed_ids=[str(seed["id"])], parent_id=str(seed["id"]), language=lang, domain=meta.get("domain"),
+            task_type=meta.get("task_type"), _seed=seed))
     answers = ask_structured(teacher, jobs, TRIPLE_SCHEMA, "translation", config.generation.invalid_retries)
     rows, rejected, checked = [], [], []
     for ans in answers:
@@ -70,22 +71,18 @@ def generate(seeds: Any, config: PipelineConfig, taxonomy: TaxonomyConfig | None
             rejected.append(rejection(_strip(ans), METHOD, TEMPLATE, threshold, value, rule, detail))
             continue
         checked.append(ans)
-    back_jobs = [Job(stable_id(a.job.id, "back"), [{"role": "user", "content": render(
-        BACK_TEMPLATE, source_name=name(opts.source_language, opts.source_language),
-        target_name=name(a.job.info["language"], a.job.info["language"]),
-        instruction=a.obj["instruction"], output=a.obj["output"])}],
-        sample_index=a.job.sample_index, temperature=0.0) for a in checked]
+    back_jobs = [back_translation_job(stable_id(a.job.id, "back"), a.job.sample_index, a.obj["instruction"],
+                                      a.obj["output"], a.job.info["language"], opts) for a in checked]
     backs = ask_structured(teacher, back_jobs, PAIR_SCHEMA, "back_translation", config.generation.invalid_retries)
     by_language: dict[str, int] = {}
     for ans, back in zip(checked, backs, strict=True):
         seed = ans.job.info["_seed"]
-        _merge(ans, back)
+        add_usage(ans, back)
         if back.obj is None:
             rejected.append(rejection(_strip(ans), METHOD, TEMPLATE, rule=back.rule,
                                       error=f"back-translation: {back.error}"))
             continue
-        score = (rouge_l(seed["instruction"], back.obj["instruction"])
-                 + rouge_l(seed["output"], back.obj["output"])) / 2
+        score = back_translation_score(seed["instruction"], seed["output"], back.obj)
         if score < opts.min_back_translation_rouge_l:
             rejected.append(rejection(_strip(ans), METHOD, TEMPLATE, opts.min_back_translation_rouge_l,
                                       round(score, 4), "multilingual_back_translation",
@@ -109,8 +106,15 @@ def _strip(ans: Answer) -> Answer:
     return ans
 
 
-def _merge(ans: Answer, other: Answer) -> None:
-    ans.tokens_in += other.tokens_in
-    ans.tokens_out += other.tokens_out
-    ans.cost_usd += other.cost_usd
-    ans.attempts += other.attempts
+def back_translation_job(job_id: str, sample_index: int, instruction: str, output: str, language: str,
+                         opts: MultilingualOptions) -> Job:
+    """Ask for the translated pair back in the source language, at temperature 0 (one literal reading)."""
+    name = opts.language_names.get
+    return user_job(job_id, render(BACK_TEMPLATE, source_name=name(opts.source_language, opts.source_language),
+                                   target_name=name(language, language), instruction=instruction, output=output),
+                    sample_index, 0.0)
+
+
+def back_translation_score(instruction: str, output: str, back: dict[str, Any]) -> float:
+    """ROUGE-L of the back-translation against the source, mean of instruction and output."""
+    return (rouge_l(instruction, back["instruction"]) + rouge_l(output, back["output"])) / 2

@@ -13,6 +13,7 @@ from synth_pipeline.generation.methods.common import (
     Answer,
     Job,
     MethodOutput,
+    add_usage,
     ask_structured,
     ask_text,
     provenance,
@@ -86,7 +87,7 @@ def generate(seeds: Any, config: PipelineConfig, taxonomy: TaxonomyConfig | None
         total = Answer(Job(p["id"], cand_answers[0].job.messages, cand_answers[0].job.sample_index,
                            info=dict(p["info"])), None, None, None, None)
         for a in cand_answers:
-            _merge(total, a)
+            add_usage(total, a)
             if a.job.id in scores:
                 s = scores[a.job.id]
                 total.tokens_in, total.tokens_out = total.tokens_in + s.tokens_in, total.tokens_out + s.tokens_out
@@ -142,14 +143,7 @@ def _revise(pairs: list[dict[str, Any]], by_id: dict[str, Answer], opts: Prefere
         jobs.append(Job(first.job.id, [{"role": "user", "content": text}], first.job.sample_index, temperature=0.2))
     for rev in ask_structured(teacher, jobs, REVISE_SCHEMA, "critique_revise", retries):
         orig = by_id[rev.job.id]
-        _merge(orig, rev)
+        add_usage(orig, rev)
         if rev.obj is not None:
             orig.obj = {"text": rev.obj["revision"]}
             orig.job.info["revised"] = True
-
-
-def _merge(ans: Answer, other: Answer) -> None:
-    ans.tokens_in += other.tokens_in
-    ans.tokens_out += other.tokens_out
-    ans.cost_usd += other.cost_usd
-    ans.attempts += other.attempts
