@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from synth_pipeline.review import audit
+from synth_pipeline.review.assignments import reserved_for_other
 from synth_pipeline.review.db import FRESH, transaction
 from synth_pipeline.review.decisions import (  # noqa: F401 - part of the queue's public names
     DisputedItem,
@@ -39,7 +40,7 @@ from synth_pipeline.review.errors import (  # noqa: F401 - part of the queue's p
     QuotaFull,
     ReviewError,
 )
-from synth_pipeline.review.models import Item, Response, ResponseRevision, User, as_utc, utcnow
+from synth_pipeline.review.models import Assignment, Item, Response, ResponseRevision, User, as_utc, utcnow
 from synth_pipeline.review.responses import (
     DRAFT_FIELDS,
     check_decision,
@@ -77,7 +78,8 @@ def _responded(user_id: int) -> sa.Exists:
 
 def _eligible(user_id: int, draft_ttl_seconds: float) -> sa.ColumnElement[bool]:
     cutoff = utcnow() - timedelta(seconds=draft_ttl_seconds)
-    return sa.and_(Item.state == "open", ~_responded(user_id), Item.submitted + _live_drafts(cutoff) < Item.quota)
+    return sa.and_(Item.state == "open", ~_responded(user_id), Item.submitted + _live_drafts(cutoff) < Item.quota,
+                   ~reserved_for_other(user_id))
 
 
 def _require_role(user: User, roles: tuple[str, ...], what: str) -> None:
@@ -87,7 +89,8 @@ def _require_role(user: User, roles: tuple[str, ...], what: str) -> None:
 
 def next_item(session: Session, reviewer: User, version: str | None = None, *, claim: bool = True,
               draft_ttl_seconds: float = DRAFT_TTL_SECONDS) -> Item | None:
-    """The reviewer's open draft if they have one, else the oldest item they can still review.
+    """The reviewer's open draft if they have one, else the oldest item assigned to them, else the oldest
+    item they can still review (items assigned to others are not theirs to take).
 
     With `claim`, the item handed out gets an empty draft, so concurrent reviewers are spread over
     items instead of racing for the same one (candidates locked by another caller are skipped).
@@ -102,13 +105,18 @@ def next_item(session: Session, reviewer: User, version: str | None = None, *, c
                                execution_options=FRESH).scalar_one_or_none()
         if item is not None:
             return item
-        query = sa.select(Item).where(_eligible(reviewer.id, draft_ttl_seconds))
-        if version is not None:
-            query = query.where(Item.version == version)
-        query = query.order_by(Item.version, Item.seq).limit(1)
-        if claim:
-            query = query.with_for_update(skip_locked=True, of=Item)
-        item = session.execute(query, execution_options=FRESH).scalar_one_or_none()
+        assigned = (sa.select(Item).join(Assignment, Assignment.item_id == Item.id)
+                    .where(Assignment.reviewer_id == reviewer.id))
+        for query in (assigned, sa.select(Item)):
+            query = query.where(_eligible(reviewer.id, draft_ttl_seconds))
+            if version is not None:
+                query = query.where(Item.version == version)
+            query = query.order_by(Item.version, Item.seq).limit(1)
+            if claim:
+                query = query.with_for_update(skip_locked=True, of=Item)
+            item = session.execute(query, execution_options=FRESH).scalar_one_or_none()
+            if item is not None:
+                break
         if item is not None and claim:
             session.add(Response(item_id=item.id, reviewer_id=reviewer.id, status="draft", scores={},
                                  flag_pattern=False, started_at=utcnow()))
@@ -259,6 +267,9 @@ def submit(session: Session, item_id: int, reviewer: User, decision: str, scores
             if counted is None:
                 _get_item(session, item_id)
                 raise QuotaFull(f"item {item_id} already has all the responses it needs")
+            if response is None and session.execute(sa.select(Item.id).where(
+                    Item.id == item_id, reserved_for_other(reviewer.id))).first() is not None:
+                raise NotEligible(f"item {item_id} is assigned to another reviewer")
             decision, scores, edited, reason = check_submission(decision, scores, edited_record, reason,
                                                                 counted.record)
             now = utcnow()
