@@ -219,6 +219,7 @@ def review_serve(host: str = typer.Option("127.0.0.1", help="address to listen o
                  port: int = typer.Option(8000, help="port to listen on"),
                  db: str | None = DB_OPTION, config: Path | None = STORE_CONFIG_OPTION,
                  show_reviewer_names: bool = typer.Option(False, help="show adjudicators who answered what"),
+                 workers: int = typer.Option(1, min=1, help="uvicorn worker processes"),
                  debug: bool = typer.Option(False, help="show tracebacks")) -> None:
     """Serve the review web app. Needs SYNTH_REVIEW_SECRET_KEY (or _FILE), and on an empty database
     SYNTH_REVIEW_ADMIN_PASSWORD for the first admin: there is no default secret or password."""
@@ -230,7 +231,7 @@ def review_serve(host: str = typer.Option("127.0.0.1", help="address to listen o
         created = prepare(settings)
         if created:
             console.print(f"created the first admin [bold]{escape(created)}[/] from SYNTH_REVIEW_ADMIN_PASSWORD")
-        serve(settings, host, port)
+        serve(settings, host, port, workers)
     except Exception as exc:  # noqa: BLE001 - every failure becomes one clear line
         _fail(exc, debug)
 

@@ -88,12 +88,14 @@ def _require_role(user: User, roles: tuple[str, ...], what: str) -> None:
 
 
 def next_item(session: Session, reviewer: User, version: str | None = None, *, claim: bool = True,
-              draft_ttl_seconds: float = DRAFT_TTL_SECONDS) -> Item | None:
+              draft_ttl_seconds: float = DRAFT_TTL_SECONDS, record_view: bool = False) -> Item | None:
     """The reviewer's open draft if they have one, else the oldest item assigned to them, else the oldest
     item they can still review (items assigned to others are not theirs to take).
 
     With `claim`, the item handed out gets an empty draft, so concurrent reviewers are spread over
     items instead of racing for the same one (candidates locked by another caller are skipped).
+    With `record_view`, the `item.view` audit entry is written in the same transaction, so handing an
+    item out is one commit and the chain head is locked only at its end.
     """
     _require_role(reviewer, REVIEW_ROLES, "review items")
     with transaction(session):
@@ -104,6 +106,8 @@ def next_item(session: Session, reviewer: User, version: str | None = None, *, c
         item = session.execute(mine.order_by(Item.version, Item.seq).limit(1),
                                execution_options=FRESH).scalar_one_or_none()
         if item is not None:
+            if record_view:
+                audit.append(session, reviewer.name, "item.view", f"item:{item.id}")
             return item
         assigned = (sa.select(Item).join(Assignment, Assignment.item_id == Item.id)
                     .where(Assignment.reviewer_id == reviewer.id))
@@ -121,6 +125,8 @@ def next_item(session: Session, reviewer: User, version: str | None = None, *, c
             session.add(Response(item_id=item.id, reviewer_id=reviewer.id, status="draft", scores={},
                                  flag_pattern=False, started_at=utcnow()))
             session.flush()
+        if item is not None and record_view:
+            audit.append(session, reviewer.name, "item.view", f"item:{item.id}")
     return item
 
 

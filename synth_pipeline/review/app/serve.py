@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
+from dataclasses import asdict
 
 import sqlalchemy as sa
 
@@ -21,6 +23,8 @@ from synth_pipeline.review.errors import ReviewError
 from synth_pipeline.review.models import User
 
 MIN_ADMIN_PASSWORD_CHARS = 12
+# how `serve` hands its settings (all but the secret, which workers read as the parent did) to worker processes
+SETTINGS_ENV = "SYNTH_REVIEW_APP_SETTINGS"
 
 
 def bootstrap_admin(db_url: str, environ: Mapping[str, str] | None = None) -> str | None:
@@ -70,10 +74,25 @@ def settings_for(db_url: str | None, config_path: str | os.PathLike | None,
                        gold_min_accuracy=review.gold_min_accuracy, hide_reviewer_names=hide_reviewer_names)
 
 
-def serve(settings: AppSettings, host: str, port: int) -> None:
+def app_from_environment():
+    """The app of one uvicorn worker process, with the settings `serve` put in the environment."""
+    from synth_pipeline.review.app.factory import create_app
+
+    raw = json.loads(os.environ[SETTINGS_ENV])
+    return create_app(AppSettings(**{**raw, "reject_reasons": tuple(raw["reject_reasons"]),
+                                     "secret_key": secret_from_env()}))
+
+
+def serve(settings: AppSettings, host: str, port: int, workers: int = 1) -> None:
+    """Run the app under uvicorn; with `workers` > 1, in that many processes sharing the port (each
+    with its own connection pool), so requests are not serialised on one interpreter."""
     import uvicorn
 
     from synth_pipeline.review.app.factory import create_app
 
-    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=False, server_header=False,
-                log_level="info")
+    options = {"host": host, "port": port, "proxy_headers": False, "server_header": False, "log_level": "info"}
+    if workers <= 1:
+        uvicorn.run(create_app(settings), **options)
+        return
+    os.environ[SETTINGS_ENV] = json.dumps({k: v for k, v in asdict(settings).items() if k != "secret_key"})
+    uvicorn.run("synth_pipeline.review.app.serve:app_from_environment", factory=True, workers=workers, **options)

@@ -73,3 +73,27 @@ def test_settings_from_the_pipeline_config(tmp_path, monkeypatch):
     assert settings.db_url.startswith("sqlite:///") and settings.db_url.endswith("store/review/review.db")
     with pytest.raises(AppConfigError, match="--db"):
         settings_for(None, None, {"SYNTH_REVIEW_SECRET_KEY": SECRET})
+
+
+def test_worker_processes_get_the_settings_but_not_the_secret_through_the_environment(tmp_path, monkeypatch):
+    import json
+
+    from synth_pipeline.review.app import serve as serving
+
+    _clean_env(monkeypatch)
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    settings = AppSettings(db_url=url, secret_key=SECRET, reject_reasons=("off topic",), gold_min_accuracy=0.5)
+    started = {}
+    monkeypatch.setenv(serving.SETTINGS_ENV, "")  # so the variable serve() sets is removed after the test
+    monkeypatch.setattr("uvicorn.run", lambda target, **options: started.update(target=target, **options))
+    serving.serve(settings, "127.0.0.1", 8123, workers=3)
+    assert started["target"] == "synth_pipeline.review.app.serve:app_from_environment"
+    assert (started["workers"], started["factory"], started["port"]) == (3, True, 8123)
+    passed = json.loads(serving.os.environ[serving.SETTINGS_ENV])
+    assert SECRET not in json.dumps(passed) and passed["db_url"] == url
+    with pytest.raises(AppConfigError, match="no secret key"):
+        serving.app_from_environment()
+    monkeypatch.setenv("SYNTH_REVIEW_SECRET_KEY", SECRET)
+    worker = serving.app_from_environment()
+    assert worker.state.settings == settings
+    worker.state.engine.dispose()
