@@ -4,7 +4,9 @@ A PostgreSQL store with N queued items; first `bench_store`'s reviewers loop `ne
 `submit` in-process (the baseline), then as many reviewers drive `synth-pipeline review serve`
 (a uvicorn subprocess) over HTTP: `GET /api/v1/next`, `POST /api/v1/items/{id}/responses`, and
 every few rounds the HTML item page and a queue page at a random depth (signed-in with a cookie).
-Every decision is counted afterwards and the audit chain verified (bench_store.count).
+Every decision is counted afterwards and the audit chain verified (bench_store.count). The app's
+CPU time (its processes, user + system) over the HTTP run, per request, is reported beside the
+latencies: unlike them, it hardly depends on how busy the machine is.
 
     python benchmarks/review/bench_app.py --items 200000 --reviewers 20 --seconds 60
 """
