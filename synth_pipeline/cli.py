@@ -257,6 +257,7 @@ def review_serve(host: str = typer.Option("127.0.0.1", help="address to listen o
                  show_reviewer_names: bool = typer.Option(False, help="show adjudicators who answered what"),
                  tls_cert: Path | None = typer.Option(None, "--tls-cert", help="PEM certificate (chain): TLS 1.3 only"),
                  tls_key: Path | None = typer.Option(None, "--tls-key", help="PEM private key of --tls-cert"),
+                 workers: int = typer.Option(1, min=1, help="uvicorn worker processes"),
                  debug: bool = typer.Option(False, help="show tracebacks")) -> None:
     """Serve the review web app. Needs SYNTH_REVIEW_SECRET_KEY (or _FILE), and on an empty database
     SYNTH_REVIEW_ADMIN_PASSWORD for the first admin: there is no default secret or password.
@@ -270,7 +271,7 @@ def review_serve(host: str = typer.Option("127.0.0.1", help="address to listen o
         created = prepare(settings)
         if created:
             console.print(f"created the first admin [bold]{escape(created)}[/] from SYNTH_REVIEW_ADMIN_PASSWORD")
-        serve(settings, host, port, tls)
+        serve(settings, host, port, tls, workers)
     except Exception as exc:  # noqa: BLE001 - every failure becomes one clear line
         _fail(exc, debug)
 

@@ -4,7 +4,9 @@ A PostgreSQL store with N queued items; first `bench_store`'s reviewers loop `ne
 `submit` in-process (the baseline), then as many reviewers drive `synth-pipeline review serve`
 (a uvicorn subprocess) over HTTP: `GET /api/v1/next`, `POST /api/v1/items/{id}/responses`, and
 every few rounds the HTML item page and a queue page at a random depth (signed-in with a cookie).
-Every decision is counted afterwards and the audit chain verified (bench_store.count).
+Every decision is counted afterwards and the audit chain verified (bench_store.count). The app's
+CPU time (its processes, user + system) over the HTTP run, per request, is reported beside the
+latencies: unlike them, it hardly depends on how busy the machine is.
 
     python benchmarks/review/bench_app.py --items 200000 --reviewers 20 --seconds 60
 """
@@ -26,6 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import psutil
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -40,15 +43,30 @@ PASSWORD = "bench password 0123"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
+def server_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of the server process and its workers so far."""
+    proc = psutil.Process(pid)
+    total = 0.0
+    for p in (proc, *proc.children(recursive=True)):
+        try:
+            times = p.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
 @contextmanager
-def app_server(url: str):
-    """`synth-pipeline review serve` on a free port, as its own process."""
+def app_server(url: str, workers: int = 1):
+    """`synth-pipeline review serve` on a free port, as its own process; yields (base URL, pid)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "SYNTH_REVIEW_SECRET_KEY": SECRET, "SYNTH_REVIEW_ADMIN_PASSWORD": PASSWORD}
-    proc = subprocess.Popen([sys.executable, "-m", "synth_pipeline.cli", "review", "serve", "--db", url,
-                             "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    command = [sys.executable, "-m", "synth_pipeline.cli", "review", "serve", "--db", url, "--port", str(port)]
+    if workers > 1:
+        command += ["--workers", str(workers)]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     try:
@@ -61,7 +79,7 @@ def app_server(url: str):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the review app did not start: {proc.stderr.read().decode()[-2000:]}")
             time.sleep(0.2)
-        yield base
+        yield base, proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=60)
@@ -159,6 +177,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--think", type=float, default=0.0,
                         help="mean seconds a reviewer spends on an item (0: closed loop, as fast as answered)")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes of the app")
+    parser.add_argument("--skip-store", action="store_true", help="only the app over HTTP (no in-process baseline)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
@@ -170,19 +190,28 @@ def main() -> None:
         build_s = round(bench_store.build(engine, args.items), 1)
         with engine.connect() as conn:
             assert conn.execute(sa.select(VersionCounter.last_seq)).scalar() == args.items
-        store_people, _ = make_reviewers(Session, "store", args.reviewers)
-        print(f"store: {args.reviewers} reviewers for {args.seconds:.0f} s ...", flush=True)
-        store_run = bench_store.reviewers_run(Session, store_people, args.seconds, args.items, args.think)
+        store_run = None
+        if not args.skip_store:
+            store_people, _ = make_reviewers(Session, "store", args.reviewers)
+            print(f"store: {args.reviewers} reviewers for {args.seconds:.0f} s ...", flush=True)
+            store_run = bench_store.reviewers_run(Session, store_people, args.seconds, args.items, args.think)
         http_people, tokens = make_reviewers(Session, "http", args.reviewers)
-        with app_server(url) as base:
+        with app_server(url, args.workers) as (base, pid):
             print(f"app over HTTP: {args.reviewers} reviewers for {args.seconds:.0f} s ...", flush=True)
             load_before = os.getloadavg()
+            cpu_before = server_cpu_s(pid)
             app_run = http_run(base, http_people, tokens, args.seconds, args.items, args.think)
+            cpu = server_cpu_s(pid) - cpu_before
             load_after = os.getloadavg()
-        counts = bench_store.count(engine, Session, store_run["decisions"] + app_run["decisions"])
+        # every timed request plus each reviewer's sign-in (GET and POST /login)
+        requests = sum(app_run[key]["n"] for key in ("next", "submit", "item_page", "queue_page")) + 2 * args.reviewers
+        app_run["server_cpu_s"] = round(cpu, 2)
+        app_run["server_cpu_ms_per_request"] = round(1000 * cpu / requests, 2) if requests else None
+        app_run["workers"] = args.workers
+        counts = bench_store.count(engine, Session, (store_run or {}).get("decisions", 0) + app_run["decisions"])
         engine.dispose()
     ratio = {key: round(app_run[key]["p95_ms"] / store_run[base_key]["p95_ms"], 2)
-             for key, base_key in (("next", "next_item"), ("submit", "submit"))}
+             for key, base_key in (("next", "next_item"), ("submit", "submit"))} if store_run else None
     result = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
               "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                           "load_avg_before": [round(x, 1) for x in load_before],

@@ -1,5 +1,5 @@
 """Tables of the review store: users and tokens, queued items, responses with their revisions,
-adjudications and the hash-chained audit log.
+adjudications, admins' assignments and the hash-chained audit log.
 
 Two bookkeeping tables sit beside them: `AuditHead` (one row, the chain's tip, locked by every
 append so concurrent appends serialise) and `VersionCounter` (per version, the last `seq` and
@@ -151,6 +151,20 @@ class Adjudication(Base):
     diff: Mapped[str | None] = mapped_column(sa.Text)
     reason: Mapped[str | None] = mapped_column(sa.Text)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Assignment(Base):
+    """An admin's reservation of an item for one reviewer: the queue serves it to them first and to
+    nobody else until they have submitted (or the admin releases it)."""
+
+    __tablename__ = "review_assignments"
+
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("review_items.id"), primary_key=True, autoincrement=False)
+    reviewer_id: Mapped[int] = mapped_column(sa.ForeignKey("review_users.id"))
+    assigned_by: Mapped[str] = mapped_column(sa.String(200))
+    assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (sa.Index("ix_review_assignments_reviewer", "reviewer_id", "item_id"),)
 
 
 class AuditEntry(Base):

@@ -10,6 +10,7 @@ are re-exported here.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from synth_pipeline.review import audit
+from synth_pipeline.review.assignments import reserved_for_other
 from synth_pipeline.review.db import FRESH, transaction
 from synth_pipeline.review.decisions import (  # noqa: F401 - part of the queue's public names
     DisputedItem,
@@ -39,7 +41,7 @@ from synth_pipeline.review.errors import (  # noqa: F401 - part of the queue's p
     QuotaFull,
     ReviewError,
 )
-from synth_pipeline.review.models import Item, Response, ResponseRevision, User, as_utc, utcnow
+from synth_pipeline.review.models import Assignment, Item, Response, ResponseRevision, User, as_utc, utcnow
 from synth_pipeline.review.responses import (
     DRAFT_FIELDS,
     check_decision,
@@ -76,8 +78,12 @@ def _responded(user_id: int) -> sa.Exists:
 
 
 def _eligible(user_id: int, draft_ttl_seconds: float) -> sa.ColumnElement[bool]:
-    cutoff = utcnow() - timedelta(seconds=draft_ttl_seconds)
-    return sa.and_(Item.state == "open", ~_responded(user_id), Item.submitted + _live_drafts(cutoff) < Item.quota)
+    return _eligible_since(user_id, utcnow() - timedelta(seconds=draft_ttl_seconds))
+
+
+def _eligible_since(user_id, cutoff) -> sa.ColumnElement[bool]:
+    return sa.and_(Item.state == "open", ~_responded(user_id), Item.submitted + _live_drafts(cutoff) < Item.quota,
+                   ~reserved_for_other(user_id))
 
 
 def _require_role(user: User, roles: tuple[str, ...], what: str) -> None:
@@ -86,34 +92,56 @@ def _require_role(user: User, roles: tuple[str, ...], what: str) -> None:
 
 
 def next_item(session: Session, reviewer: User, version: str | None = None, *, claim: bool = True,
-              draft_ttl_seconds: float = DRAFT_TTL_SECONDS) -> Item | None:
-    """The reviewer's open draft if they have one, else the oldest item they can still review.
+              draft_ttl_seconds: float = DRAFT_TTL_SECONDS, record_view: bool = False) -> Item | None:
+    """The reviewer's open draft if they have one, else the oldest item assigned to them, else the oldest
+    item they can still review (items assigned to others are not theirs to take).
 
     With `claim`, the item handed out gets an empty draft, so concurrent reviewers are spread over
     items instead of racing for the same one (candidates locked by another caller are skipped).
+    With `record_view`, the `item.view` audit entry is written in the same transaction, so handing an
+    item out is one commit and the chain head is locked only at its end.
     """
     _require_role(reviewer, REVIEW_ROLES, "review items")
+    mine, candidates = _next_queries(version is not None, claim)
+    params = {"uid": reviewer.id, "version": version,
+              "cutoff": utcnow() - timedelta(seconds=draft_ttl_seconds)}
     with transaction(session):
-        mine = (sa.select(Item).join(Response, Response.item_id == Item.id)
-                .where(Response.reviewer_id == reviewer.id, Response.status == "draft", Item.state == "open"))
-        if version is not None:
-            mine = mine.where(Item.version == version)
-        item = session.execute(mine.order_by(Item.version, Item.seq).limit(1),
-                               execution_options=FRESH).scalar_one_or_none()
+        item = session.execute(mine, params, execution_options=FRESH).scalar_one_or_none()
         if item is not None:
+            if record_view:
+                audit.append(session, reviewer.name, "item.view", f"item:{item.id}")
             return item
-        query = sa.select(Item).where(_eligible(reviewer.id, draft_ttl_seconds))
-        if version is not None:
-            query = query.where(Item.version == version)
-        query = query.order_by(Item.version, Item.seq).limit(1)
-        if claim:
-            query = query.with_for_update(skip_locked=True, of=Item)
-        item = session.execute(query, execution_options=FRESH).scalar_one_or_none()
+        for query in candidates:  # assigned to this reviewer first, then anything open to them
+            item = session.execute(query, params, execution_options=FRESH).scalar_one_or_none()
+            if item is not None:
+                break
         if item is not None and claim:
             session.add(Response(item_id=item.id, reviewer_id=reviewer.id, status="draft", scores={},
                                  flag_pattern=False, started_at=utcnow()))
             session.flush()
+        if item is not None and record_view:
+            audit.append(session, reviewer.name, "item.view", f"item:{item.id}")
     return item
+
+
+@functools.cache
+def _next_queries(by_version: bool, claim: bool) -> tuple[sa.Select, tuple[sa.Select, sa.Select]]:
+    """`next_item`'s statements, built once with bound parameters `uid`, `cutoff` and `version`
+    (building them per call was most of the request's CPU time)."""
+    uid = sa.bindparam("uid", type_=sa.Integer)
+    cutoff = sa.bindparam("cutoff", type_=sa.DateTime(timezone=True))
+    same_version = Item.version == sa.bindparam("version", type_=sa.String) if by_version else sa.true()
+    mine = (sa.select(Item).join(Response, Response.item_id == Item.id)
+            .where(Response.reviewer_id == uid, Response.status == "draft", Item.state == "open", same_version)
+            .order_by(Item.version, Item.seq).limit(1))
+    assigned = sa.select(Item).join(Assignment, Assignment.item_id == Item.id).where(Assignment.reviewer_id == uid)
+    candidates = []
+    for query in (assigned, sa.select(Item)):
+        query = query.where(_eligible_since(uid, cutoff), same_version).order_by(Item.version, Item.seq).limit(1)
+        if claim:
+            query = query.with_for_update(skip_locked=True, of=Item)
+        candidates.append(query)
+    return mine, (candidates[0], candidates[1])
 
 
 def queue_page(session: Session, reviewer: User, version: str, after_seq: int | None = None, limit: int = 50,
@@ -259,6 +287,9 @@ def submit(session: Session, item_id: int, reviewer: User, decision: str, scores
             if counted is None:
                 _get_item(session, item_id)
                 raise QuotaFull(f"item {item_id} already has all the responses it needs")
+            if response is None and session.execute(sa.select(Item.id).where(
+                    Item.id == item_id, reserved_for_other(reviewer.id))).first() is not None:
+                raise NotEligible(f"item {item_id} is assigned to another reviewer")
             decision, scores, edited, reason = check_submission(decision, scores, edited_record, reason,
                                                                 counted.record)
             now = utcnow()

@@ -22,7 +22,7 @@ from synth_pipeline.review.agreement import (
     rated_items,
 )
 
-KAPPA_METHOD = "fleiss_kappa on accept/edit/reject over items with two or more ratings (gold items included)"
+KAPPA_METHOD = "fleiss_kappa on accept/edit/reject over non-gold items with two or more ratings"
 
 
 class RatingLike(Protocol):
@@ -58,6 +58,11 @@ def keyed(ratings: Iterable[RatingLike], field: str) -> dict[str, dict[str, Any]
         if value is not None:
             out[r.row_id][r.reviewer] = value
     return dict(out)
+
+
+def non_gold(ratings: Iterable[RatingLike]) -> list[RatingLike]:
+    """The ratings agreement is measured on: gold items have a known answer and count as accuracy instead."""
+    return [r for r in ratings if not r.is_gold]
 
 
 def agreement_block(ratings: Sequence[RatingLike]) -> dict[str, Any]:
@@ -129,8 +134,13 @@ def reject_reasons(reasons: Iterable[str | None], known: Sequence[str]) -> dict[
 def review_report(ratings: Sequence[RatingLike], finals: Mapping[str, DecisionLike],
                   outcomes: Mapping[str, Mapping[str, Any]], review: ReviewConfig,
                   auto_rows: int = 0) -> dict[str, Any]:
-    """The review block; `outcomes` maps each row people reviewed to its route, qa_status and decision type."""
-    agreement = agreement_block(ratings)
+    """The review block; `outcomes` maps each row people reviewed to its route, qa_status and decision type.
+
+    The headline kappa and alpha are over the non-gold overlap items: gold items are seeded with a known
+    answer and scored as reviewer accuracy, so counting them as agreement would flatter the figure.
+    `agreement_with_gold` gives the same block over every item, for comparison.
+    """
+    agreement = agreement_block(non_gold(ratings))
     reviewers = reviewer_block(ratings, finals, review.gold_min_accuracy)
     seconds = [float(r.seconds) for r in ratings if r.seconds is not None]
     kappa = agreement["decision"]["fleiss_kappa"]
@@ -145,6 +155,7 @@ def review_report(ratings: Sequence[RatingLike], finals: Mapping[str, DecisionLi
         "kappa_method": KAPPA_METHOD,
         "alpha": agreement["decision"]["krippendorff_alpha_nominal"],
         "agreement": agreement,
+        "agreement_with_gold": agreement_block(ratings),
         "reviewers": reviewers,
         "flagged_reviewers": [n for n, r in reviewers.items() if r["flagged_low_gold_accuracy"]],
         "gold": {"ratings": len(gold), "items": len({r.row_id for r in gold}),

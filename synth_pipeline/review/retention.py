@@ -20,7 +20,7 @@ from synth_pipeline.retention import Deletion
 from synth_pipeline.review import audit
 from synth_pipeline.review.connect import open_sessions, store_url
 from synth_pipeline.review.db import transaction
-from synth_pipeline.review.models import Adjudication, Item, Response, ResponseRevision, VersionCounter
+from synth_pipeline.review.models import Adjudication, Assignment, Item, Response, ResponseRevision, VersionCounter
 
 ACTOR = "retention"
 _HOOKS: dict[str, Callable[[Deletion], None]] = {}
@@ -54,6 +54,7 @@ def purge_versions(sessions: sessionmaker[Session], cutoff: datetime, dry_run: b
                 session.execute(sa.delete(ResponseRevision).where(ResponseRevision.response_id.in_(responses)))
                 session.execute(sa.delete(Response).where(Response.item_id.in_(items)))
                 session.execute(sa.delete(Adjudication).where(Adjudication.item_id.in_(items)))
+                session.execute(sa.delete(Assignment).where(Assignment.item_id.in_(items)))
                 session.execute(sa.delete(Item).where(Item.version == version))
                 session.execute(sa.delete(VersionCounter).where(VersionCounter.version == version))
                 audit.append(session, ACTOR, "retention.delete", f"version:{version}",

@@ -135,10 +135,13 @@ def revoke_token(session: Session, token: str, *, actor: str = "system") -> bool
     return True
 
 
+# built once: every API request runs it
+_BY_TOKEN = (sa.select(User).join(ApiToken, ApiToken.user_id == User.id)
+             .where(ApiToken.token_hash == sa.bindparam("digest", type_=sa.String), ApiToken.revoked_at.is_(None),
+                    User.active.is_(True)))
+
+
 def user_for_token(session: Session, token: str) -> User | None:
     if not token:
         return None
-    return session.execute(
-        sa.select(User).join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == token_hash(token), ApiToken.revoked_at.is_(None), User.active.is_(True))
-    ).scalar_one_or_none()
+    return session.execute(_BY_TOKEN, {"digest": token_hash(token)}).scalar_one_or_none()

@@ -72,3 +72,25 @@ def test_transaction_rolls_back_on_error(store) -> None:
         raise RuntimeError("boom")
     with store.session() as session:
         assert session.get(AuditHead, 1).seq == 0
+
+
+def test_migration_0003_adds_assignments_to_a_store_with_items(empty_url) -> None:
+    from alembic import command
+
+    from synth_pipeline.review import routing
+    from synth_pipeline_tests.review.helpers import rows
+
+    config = db.alembic_config(empty_url)
+    command.upgrade(config, "0002")
+    engine = db.make_engine(empty_url)
+    with db.session_factory(engine)() as session:
+        routing.enqueue(session, "v1", rows(3), overlap=0.0, reviewers_per_item=1)
+    command.upgrade(config, "head")
+    with engine.connect() as conn:
+        assert "review_assignments" in sa.inspect(conn).get_table_names()
+        assert conn.execute(sa.text("SELECT count(*) FROM review_items")).scalar() == 3
+    command.downgrade(config, "0002")
+    with engine.connect() as conn:
+        assert "review_assignments" not in sa.inspect(conn).get_table_names()
+        assert conn.execute(sa.text("SELECT count(*) FROM review_items")).scalar() == 3
+    engine.dispose()

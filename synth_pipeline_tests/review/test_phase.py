@@ -163,3 +163,44 @@ def test_sample_mode_leaves_unsampled_rows_to_the_judge(sessions):
 def test_human_modes_need_the_store():
     with pytest.raises(ValueError, match="needs the review store"):
         run(rows(), config(), "v1")
+
+
+def _store_state(sessions) -> dict:
+    import sqlalchemy as sa
+
+    from synth_pipeline.review.models import AuditEntry, Item, Response, VersionCounter
+
+    with sessions() as session:
+        count = lambda model: session.execute(sa.select(sa.func.count()).select_from(model)).scalar_one()  # noqa: E731
+        counter = session.get(VersionCounter, "v1")
+        return {"items": count(Item), "responses": count(Response), "audit": count(AuditEntry),
+                "counter": (counter.last_seq, counter.last_batch),
+                "rows": sorted(session.scalars(sa.select(Item.row_id)).all())}
+
+
+def test_rerun_after_the_queue_is_complete_changes_nothing(sessions, tmp_path):
+    """A second `synth-pipeline run` re-runs prelabel (which hands its batches to the intake again) and
+    `reviewed`: nothing is queued twice, no audit entry is added, and the output is the same."""
+    gold_file = tmp_path / "gold.jsonl"  # the config requires one; Intake gets the loaded items below
+    gold_file.write_text("{}\n")
+    cfg = config(overlap=1.0, reviewers_per_item=2, batch_size=2, gold_share=0.5, gold_file=str(gold_file))
+    gold = [{"record": {"id": f"g{i}", "instruction": f"gold task {i}", "input": "", "output": "good gold",
+                        "metadata": {}}, "decision": "accept", "scores": scores(5)} for i in range(3)]
+    table = rows()
+    first = Intake(sessions, cfg, "v1", gold)
+    for offset in range(0, table.num_rows, 2):
+        first(table.slice(offset, 2))
+    alice, bob, judge = make_users(sessions, ["alice", "bob"]) + make_users(sessions, ["ada"], "adjudicator")
+    work_queue(sessions, "v1", [alice, bob], decide)
+    adjudicate_all(sessions, "v1", judge, lambda item: {"decision": "accept", "scores": scores(4)})
+    out = run(table, cfg, "v1", sessions)
+    before = _store_state(sessions)
+    assert before["items"] == 9 and before["counter"] == (9, 3)  # six rows and three gold items
+
+    again = Intake(sessions, cfg, "v1", gold)
+    for offset in range(0, table.num_rows, 4):  # other batch boundaries this time
+        again(table.slice(offset, 4))
+    rerun = run(table, cfg, "v1", sessions)
+    assert _store_state(sessions) == before
+    assert by_id(rerun.kept) == by_id(out.kept) and by_id(rerun.rejected) == by_id(out.rejected)
+    assert rerun.metrics == out.metrics and rerun.reports == out.reports

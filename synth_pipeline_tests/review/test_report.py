@@ -2,6 +2,7 @@ import pytest
 
 from synth_pipeline.config import ReviewConfig
 from synth_pipeline.judge.rubric import DIMENSIONS
+from synth_pipeline.review.agreement import fleiss_kappa
 from synth_pipeline.review.decisions import FinalDecision, Rating
 from synth_pipeline.review.report import (
     agreement_block,
@@ -67,6 +68,21 @@ def test_agreement_block_per_dimension_with_evidence():
     single = agreement_block([rating("x", "ann", "accept"), rating("y", "ben", "reject")])
     assert single["decision"]["fleiss_kappa"] is None and single["dimensions"]["coherence_fluency"][
         "krippendorff_alpha_ordinal"] is None
+
+
+def test_headline_kappa_is_over_non_gold_items_only():
+    report = review_report(RATINGS, FINALS, OUTCOMES, ReviewConfig(mode="sample"))
+    headline, with_gold = report["agreement"]["decision"], report["agreement_with_gold"]["decision"]
+    assert (headline["items_multi_rated"], with_gold["items_multi_rated"]) == (3, 5)
+    non_gold = {"a": {"ann": "accept", "ben": "accept"}, "b": {"ann": "reject", "ben": "reject"},
+                "c": {"ann": "accept", "ben": "edit"}}
+    assert report["kappa"] == pytest.approx(fleiss_kappa(non_gold), abs=1e-4)
+    assert with_gold["fleiss_kappa"] < report["kappa"]  # the reviewers disagree on both gold items
+    # Perfect agreement outside gold is a kappa of 1 however the reviewers did on gold items.
+    agreed = [r for r in RATINGS if r.row_id != "c"]
+    perfect = review_report(agreed, FINALS, OUTCOMES, ReviewConfig(mode="sample"))
+    assert perfect["kappa"] == 1.0 and perfect["agreement_with_gold"]["decision"]["fleiss_kappa"] < 1.0
+    assert "non-gold" in perfect["kappa_method"]
 
 
 def test_reject_reasons_group_by_the_configured_list():

@@ -6,7 +6,8 @@ from synth_pipeline.defs.partitions import dataset_version
 from synth_pipeline.defs.resources import PipelineResource
 from synth_pipeline.defs.reviewed.assets import reviewed
 
-KAPPA_METHOD = "Fleiss' kappa of the reviewers' accept/edit/reject decisions on items with two or more ratings"
+KAPPA_METHOD = ("Fleiss' kappa of the reviewers' accept/edit/reject decisions on non-gold items with two or more "
+                "ratings")
 
 
 @dg.asset_check(asset=reviewed, partitions_def=dataset_version,

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from synth_pipeline.review.app.deps import LoginRequired
 from synth_pipeline.review.app.pages import redirect, render
 from synth_pipeline.review.app.rendering import template_environment
-from synth_pipeline.review.app.routes import adjudication, admin, api, auth, items, reports
+from synth_pipeline.review.app.routes import adjudication, admin, api, assignments, auth, items, reports
 from synth_pipeline.review.app.security import (
     BodyLimitMiddleware,
     LoginThrottle,
@@ -47,7 +47,7 @@ def create_app(settings: AppSettings) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware)
     static = resources.files("synth_pipeline.review.app") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    for module in (auth, items, adjudication, reports, admin, api):
+    for module in (auth, items, adjudication, reports, admin, api, assignments):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)

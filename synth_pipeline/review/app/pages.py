@@ -19,6 +19,7 @@ NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/reports/patterns", "Rejection patterns", ("admin", "auditor", "viewer", "adjudicator")),
     ("/audit", "Audit log", ("admin", "auditor")),
     ("/admin/users", "Users", ("admin",)),
+    ("/admin/assignments", "Assignments", ("admin",)),
     ("/admin/settings", "Settings", ("admin",)),
 )
 

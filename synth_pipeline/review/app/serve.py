@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import ssl
 from collections.abc import Callable, Mapping
@@ -25,6 +26,8 @@ from synth_pipeline.review.errors import ReviewError
 from synth_pipeline.review.models import User
 
 MIN_ADMIN_PASSWORD_CHARS = 12
+# how `serve` hands its settings (all but the secret, which workers read as the parent did) to worker processes
+SETTINGS_ENV = "SYNTH_REVIEW_APP_SETTINGS"
 
 
 def bootstrap_admin(db_url: str, environ: Mapping[str, str] | None = None) -> str | None:
@@ -108,6 +111,15 @@ def tls_context(files: TLSFiles) -> ssl.SSLContext:
     return context
 
 
+def app_from_environment():
+    """The app of one uvicorn worker process, with the settings `serve` put in the environment."""
+    from synth_pipeline.review.app.factory import create_app
+
+    raw = json.loads(os.environ[SETTINGS_ENV])
+    return create_app(AppSettings(**{**raw, "reject_reasons": tuple(raw["reject_reasons"]),
+                                     "secret_key": secret_from_env()}))
+
+
 def server_config(settings: AppSettings, host: str, port: int, tls: TLSFiles | None = None) -> Any:
     """The uvicorn configuration: with `tls` there is only a TLS 1.3 listener (no plain HTTP port) and
     the session cookie is marked Secure."""
@@ -123,7 +135,19 @@ def server_config(settings: AppSettings, host: str, port: int, tls: TLSFiles | N
                           ssl_keyfile=str(tls.key) if tls else None, ssl_context_factory=factory)
 
 
-def serve(settings: AppSettings, host: str, port: int, tls: TLSFiles | None = None) -> None:
+def serve(settings: AppSettings, host: str, port: int, tls: TLSFiles | None = None, workers: int = 1) -> None:
+    """Run the app under uvicorn; with `workers` > 1, in that many processes sharing the port (each
+    with its own connection pool), so requests are not serialised on one interpreter."""
     import uvicorn
 
-    uvicorn.Server(server_config(settings, host, port, tls)).run()
+    if workers <= 1:
+        uvicorn.Server(server_config(settings, host, port, tls)).run()
+        return
+    if tls is not None:
+        # uvicorn's worker processes cannot carry the TLS 1.3-only context factory
+        raise AppConfigError("review app: --workers above 1 with TLS is not supported: run one worker, or "
+                             "terminate TLS at a proxy in front of several")
+    os.environ[SETTINGS_ENV] = json.dumps({k: v for k, v in dataclasses.asdict(settings).items()
+                                           if k != "secret_key"})
+    uvicorn.run("synth_pipeline.review.app.serve:app_from_environment", factory=True, workers=workers,
+                host=host, port=port, proxy_headers=False, server_header=False, log_level="info")

@@ -18,6 +18,7 @@ PAGES_BY_ROLE = {
     "/audit": {"root", "dave"},
     "/admin/users": {"root"},
     "/admin/settings": {"root"},
+    "/admin/assignments": {"root"},
 }
 
 

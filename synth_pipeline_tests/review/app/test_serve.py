@@ -85,3 +85,41 @@ def test_cli_refuses_a_certificate_without_its_key(tmp_path, monkeypatch):
                                       "--tls-cert", str(tmp_path / "cert.pem")])
     assert result.exit_code == 1 and "--tls-key" in result.output
     assert not (tmp_path / "r.db").exists()  # refused before the store is touched
+
+
+def test_worker_processes_get_the_settings_but_not_the_secret_through_the_environment(tmp_path, monkeypatch):
+    import json
+
+    from synth_pipeline.review.app import serve as serving
+
+    _clean_env(monkeypatch)
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    settings = AppSettings(db_url=url, secret_key=SECRET, reject_reasons=("off topic",), gold_min_accuracy=0.5)
+    started = {}
+    monkeypatch.setenv(serving.SETTINGS_ENV, "")  # so the variable serve() sets is removed after the test
+    monkeypatch.setattr("uvicorn.run", lambda target, **options: started.update(target=target, **options))
+    serving.serve(settings, "127.0.0.1", 8123, workers=3)
+    assert started["target"] == "synth_pipeline.review.app.serve:app_from_environment"
+    assert (started["workers"], started["factory"], started["port"]) == (3, True, 8123)
+    passed = json.loads(serving.os.environ[serving.SETTINGS_ENV])
+    assert SECRET not in json.dumps(passed) and passed["db_url"] == url
+    with pytest.raises(AppConfigError, match="no secret key"):
+        serving.app_from_environment()
+    monkeypatch.setenv("SYNTH_REVIEW_SECRET_KEY", SECRET)
+    worker = serving.app_from_environment()
+    assert worker.state.settings == settings
+    worker.state.engine.dispose()
+
+
+def test_several_workers_with_tls_are_refused_before_anything_starts(tmp_path, monkeypatch):
+    from synth_pipeline.review.app import serve as serving
+
+    _clean_env(monkeypatch)
+    settings = AppSettings(db_url=f"sqlite:///{tmp_path / 'r.db'}", secret_key=SECRET, reject_reasons=("off topic",),
+                           gold_min_accuracy=0.5)
+    started = []
+    monkeypatch.setattr("uvicorn.run", lambda *a, **k: started.append(a))
+    tls = serving.TLSFiles(tmp_path / "cert.pem", tmp_path / "key.pem")
+    with pytest.raises(AppConfigError, match="--workers above 1 with TLS"):
+        serving.serve(settings, "127.0.0.1", 8123, tls, workers=2)
+    assert started == []

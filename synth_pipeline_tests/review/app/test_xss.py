@@ -83,10 +83,20 @@ def test_payloads_in_names_and_error_messages_come_back_escaped(site):
     token = csrf_of(root.get("/admin/users").text)
     assert root.post("/admin/users", data={"csrf_token": token, "name": PAYLOAD, "role": "reviewer",
                                            "password": "a long enough password"}).status_code == 303
-    for path in ("/admin/users", "/audit"):
+    for path in ("/admin/users", "/audit", "/admin/assignments"):
         page = root.get(path)
         assert_escaped(page.text, path)
         assert "&lt;script&gt;alert(1)" in page.text
+    assigned = root.post("/admin/assignments", data={"csrf_token": token, "version": "v1", "reviewer": PAYLOAD,
+                                                      "batches": "1", "action": "assign"})
+    assert assigned.status_code == 303
+    assert "&lt;script&gt;alert(1)" in root.get("/admin/assignments").text
+    assert root.post("/admin/assignments", data={"csrf_token": token, "version": "v1", "reviewer": "",
+                                                  "batches": "1", "action": "release"}).status_code == 303
+    refused = root.post("/admin/assignments", data={"csrf_token": token, "version": "v1", "reviewer": "alice",
+                                                     "batches": PAYLOAD, "action": "assign"})
+    assert refused.status_code == 422
+    assert_escaped(refused.text, "assignment error")
     again = root.post("/admin/users", data={"csrf_token": token, "name": PAYLOAD, "role": PAYLOAD,
                                             "password": "a long enough password"})
     assert again.status_code == 422

@@ -58,11 +58,10 @@ def _fail(exc: Exception) -> HTTPException:
 @router.get("/next")
 def next_item(version: str | None = None, user: User = Depends(api_roles("reviewer")),
               session: Session = Depends(db)) -> Response:
-    item = queue.next_item(session, user, version)  # claims the item with a draft
+    # claims the item with a draft and records the view, in one transaction
+    item = queue.next_item(session, user, version, record_view=True)
     if item is None:
         return Response(status_code=204)
-    audit.append(session, user.name, "item.view", f"item:{item.id}")
-    session.commit()
     return JSONResponse(queue.item_view(item))
 
 
@@ -83,13 +82,14 @@ def respond(request: Request, item_id: RowId, body: ResponseIn, user: User = Dep
                                 edited_record=body.edited_record, reason=body.reason, note=body.note,
                                 flag_pattern=body.flag_pattern,
                                 reject_reasons=request.app.state.settings.reject_reasons)
-        saved = queue.submit(session, item.id, user, choice.decision, choice.scores,
+        # the store expires the item after counting it: what is answered below must not reload it
+        saved = queue.submit(session, item_id, user, choice.decision, choice.scores,
                              edited_record=choice.edited_record, reason=choice.reason, note=choice.note,
                              flag_pattern=choice.flag_pattern, seconds=body.seconds)
     except (DecisionError, queue.ReviewError) as exc:
         session.rollback()
         raise _fail(exc) from None
-    return JSONResponse({"id": saved.id, "item_id": item.id, "status": saved.status, "decision": saved.decision},
+    return JSONResponse({"id": saved.id, "item_id": item_id, "status": saved.status, "decision": saved.decision},
                         status_code=201)
 
 

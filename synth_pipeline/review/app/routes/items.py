@@ -109,6 +109,7 @@ def decision_from_form(form: FormData, item: Item, reject_reasons: tuple[str, ..
 def decide(request: Request, item_id: RowId, form: FormData = Depends(csrf_form),
            user: User = Depends(require_roles("reviewer")), session: Session = Depends(db)) -> Response:
     item = viewable_item(session, user, item_id)
+    version = item.version  # read now: the store expires the item when it counts the response
     try:
         choice = decision_from_form(form, item, request.app.state.settings.reject_reasons)
         # the store times the response from the draft opened with the page
@@ -119,7 +120,7 @@ def decide(request: Request, item_id: RowId, form: FormData = Depends(csrf_form)
         status = 422 if isinstance(exc, DecisionError) else store_error_status(exc)
         return render(request, "item.html", status_code=status, error=str(exc), notice=None,
                       **_item_context(session, request, user, item, form))
-    return redirect("/next?" + urlencode({"version": item.version}))
+    return redirect("/next?" + urlencode({"version": version}))
 
 
 @router.post("/items/{item_id}/skip")

@@ -13,7 +13,7 @@ from synth_pipeline.review.app.deps import Cursor, db, require_roles, version_or
 from synth_pipeline.review.app.pages import render
 from synth_pipeline.review.app.patterns import GROUPINGS, rejection_patterns
 from synth_pipeline.review.models import User
-from synth_pipeline.review.report import agreement_block, reviewer_block
+from synth_pipeline.review.report import agreement_block, non_gold, reviewer_block
 
 router = APIRouter()
 
@@ -31,7 +31,7 @@ def progress_page(request: Request, version: str | None = None,
     agreement = reviewers = None
     if version and user.role in AGREEMENT_READERS:  # others' names and accuracy are not a reviewer's business
         ratings = queue.ratings(session, version)
-        agreement = agreement_block(ratings)
+        agreement = agreement_block(non_gold(ratings))  # the headline figures, as in the QA report
         reviewers = reviewer_block(ratings, queue.final_decisions(session, version),
                                    request.app.state.settings.gold_min_accuracy)
     return render(request, "progress.html", versions=known, version=version, progress=progress,
