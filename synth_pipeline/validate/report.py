@@ -54,7 +54,7 @@ def markdown(report: dict[str, Any]) -> str:
              f"{report['training']['steps']} steps over {report['training']['examples']} of "
              f"{report['training']['train_rows']} train rows ({report['training']['tokens']} tokens, budget "
              f"{report['training']['token_budget']}).", "",
-             f"**Verdict: {'passed' if report['passed'] else 'failed'}**", "",
+             f"**Verdict: {report['verdict']}**", "",
              "| check | value | threshold | passed |", "|---|---|---|---|"]
     for c in report["checks"]:
         lines.append(f"| {c['name']} | {_fmt(c['value'])} | {_fmt(c['threshold'])} | "
@@ -64,6 +64,14 @@ def markdown(report: dict[str, Any]) -> str:
     for split, h in report["heldout"].items():
         lines.append(f"| {split} | {h['rows']} | {_fmt((h['before'] or {}).get('loss'))} | "
                      f"{_fmt((h['after'] or {}).get('loss'))} | {_fmt((h['after_swapped'] or {}).get('loss'))} |")
+    pooled = report["heldout_pooled"]
+    if pooled["rows"] < pooled["min_rows"]:
+        lines += ["", f"Not enough held-out rows: {pooled['rows']} < {pooled['min_rows']} "
+                  "(`validate.min_heldout_rows`), so the loss-drop and prompt-gain checks are not evaluated."]
+    if report.get("train_before"):
+        t = report["train_before"]
+        lines += [f"Instead: {t['rows']} train rows score {_fmt(t['loss'])} nats per answer token under the base "
+                  "model before training (not a held-out figure: they are trained on next)."]
     b = report["benchmark"]
     lines += ["", "## Benchmark (no-regression check)", ""]
     if b["items"]:
