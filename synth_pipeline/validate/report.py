@@ -8,14 +8,17 @@ from typing import Any
 
 import pyarrow.fs as pafs
 
-REPORT_JSON = "evaluation_report.json"
-REPORT_MD = "evaluation_report.md"
+from synth_pipeline.export.previous import VALIDATION_REPORT as REPORT_JSON
+from synth_pipeline.export.previous import VALIDATION_SUFFIX
+from synth_pipeline.export.previous import VALIDATION_SUMMARY as REPORT_MD
+
 LOSS_CURVE = "loss_curve.png"
 
 
 def report_dir(release_base: str, version: str) -> str:
-    """`<release folder>/<version>.validation`: beside the immutable release, never inside it."""
-    return f"{release_base}/{version}.validation"
+    """`<release folder>/<version>.validation`: beside the immutable release, never inside it (the next
+    version's changelog links it)."""
+    return f"{release_base}/{version}{VALIDATION_SUFFIX}"
 
 
 def loss_curve_png(curve: list[dict[str, float]], heldout: dict[str, Any], title: str) -> bytes:

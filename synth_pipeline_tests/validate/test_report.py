@@ -35,3 +35,15 @@ def test_enough_rows_print_no_fallback():
     report["heldout_pooled"]["rows"] = 40
     text = markdown(report)
     assert "Not enough held-out rows" not in text and "train rows score" not in text
+
+
+def test_the_written_report_is_where_the_next_changelog_looks(tmp_path):
+    import pyarrow.fs as pafs
+
+    from synth_pipeline.export.previous import read_previous_validation
+    from synth_pipeline.validate.report import report_dir, write_report
+
+    report = {**_report(1, {"rows": 2, "loss": 1.0}), "passed": False}
+    write_report(pafs.LocalFileSystem(), report_dir(str(tmp_path), "qs1"), report, b"\x89PNG")
+    assert read_previous_validation(pafs.LocalFileSystem(), tmp_path / "qs1") == report
+    assert read_previous_validation(pafs.LocalFileSystem(), tmp_path / "qs2") is None
