@@ -82,6 +82,10 @@ def markdown(report: dict[str, Any]) -> str:
                   f"{b['base']['accuracy']} ± {b['base']['stderr']}, tuned {b['tuned']['accuracy']} ± "
                   f"{b['tuned']['stderr']} (change {b['change']:+.2f} points; the baseline was "
                   f"{'read from the cache' if b['baseline_cached'] else 'computed now and cached'})."]
+        if b.get("paired"):
+            p = b["paired"]
+            lines += ["", f"Paired on the same items: {p['right_to_wrong']} turned wrong, {p['wrong_to_right']} "
+                      f"turned right; the change's standard error is ± {p['stderr']} points."]
     else:
         lines += ["Not run (`validate.benchmark_items: 0`)."]
     lines += ["", f"Evaluation suite: {b['suite']}. Decontamination suites of the release: "

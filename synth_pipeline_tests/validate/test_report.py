@@ -47,3 +47,15 @@ def test_the_written_report_is_where_the_next_changelog_looks(tmp_path):
     write_report(pafs.LocalFileSystem(), report_dir(str(tmp_path), "qs1"), report, b"\x89PNG")
     assert read_previous_validation(pafs.LocalFileSystem(), tmp_path / "qs1") == report
     assert read_previous_validation(pafs.LocalFileSystem(), tmp_path / "qs2") is None
+
+
+def test_the_benchmark_paragraph_gives_the_paired_error():
+    report = _report(40, None)
+    report["heldout_pooled"]["rows"] = 40
+    report["benchmark"] = {"items": 200, "suite": "arc_easy", "split": "test", "licence": "CC BY-SA 4.0",
+                           "base": {"accuracy": 50.0, "stderr": 3.54}, "tuned": {"accuracy": 48.0, "stderr": 3.53},
+                           "change": -2.0, "baseline_cached": True,
+                           "paired": {"right_to_wrong": 10, "wrong_to_right": 6, "stderr": 2.0, "change": -2.0}}
+    text = markdown(report)
+    assert "base 50.0 ± 3.54, tuned 48.0 ± 3.53 (change -2.00 points" in text
+    assert "10 turned wrong, 6 turned right; the change's standard error is ± 2.0 points." in text
