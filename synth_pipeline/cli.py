@@ -322,7 +322,8 @@ def validate(config: Path = typer.Option(..., "--config", "-c", help="pipeline.y
         _fail(exc, debug)
         return
     table = Table("measure", "value")
-    for key in ("heldout_loss_before", "heldout_loss_after", "prompt_gain", "benchmark_change_points", "passed"):
+    for key in ("heldout_loss_before", "heldout_loss_after", "prompt_gain", "benchmark_change_points", "passed",
+                "verdict"):
         table.add_row(key, str(meta[key].value))
     console.print(table)
     console.print(f"report: {meta['summary'].value}", soft_wrap=True)

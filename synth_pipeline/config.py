@@ -779,6 +779,8 @@ class ValidateConfig(_Strict):
     token_budget: int = Field(100_000, gt=0, description="training stops after this many tokens (1 epoch at most)")
     heldout_splits: list[Literal["val", "test"]] = Field(default_factory=lambda: ["val", "test"], min_length=1)
     heldout_max_rows: int = Field(200, gt=0, description="rows of each held-out split scored")
+    min_heldout_rows: int = Field(10, gt=0, description="held-out rows (val and test together) below which the "
+                                  "loss and prompt-gain checks are not evaluated: a few rows' quirks would decide them")
     benchmark: Literal["arc_easy"] = "arc_easy"
     benchmark_items: int = Field(200, ge=0, description="multiple-choice items scored (0: no benchmark check)")
     max_benchmark_drop: float = Field(3.5, ge=0.0, description="points the tuned model may lose (noise on 200 items)")

@@ -65,6 +65,8 @@ def main() -> None:
     ap.add_argument("--token-budget", type=int, default=16_000)
     ap.add_argument("--heldout-rows", type=int, default=50)
     ap.add_argument("--items", type=int, default=200)
+    ap.add_argument("--only", nargs="*", help="validate only these versions (default: all)")
+    ap.add_argument("--results", default="bench_results.json", help="file name under --work")
     args = ap.parse_args()
     releases = args.work / "releases"
     make_release(releases, "dolly-1k", dolly_rows(args.rows, 7, shuffled=False))
@@ -75,6 +77,8 @@ def main() -> None:
     targets = [(releases, "dolly-1k"), (releases, "dolly-1k-shuffled")]
     if args.quickstart:
         targets.insert(0, (args.quickstart.parent, args.quickstart.name))
+    if args.only:
+        targets = [t for t in targets if t[1] in args.only]
     results = {}
     for base, version in targets:
         before_load, started = load(), time.perf_counter()
@@ -88,7 +92,7 @@ def main() -> None:
                             "report": str(base / f"{version}.validation")}
         print(json.dumps({version: results[version]["heldout_pooled"], "benchmark": report["benchmark"]["change"],
                           "passed": report["passed"], "seconds": results[version]["seconds"]}), flush=True)
-        (args.work / "bench_results.json").write_text(json.dumps(results, indent=2))
+        (args.work / args.results).write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from synth_pipeline.export.drift import CATEGORICAL_COLUMNS, NUMERIC_COLUMNS, drift_report
+from synth_pipeline.export.previous import VALIDATION_SUFFIX, VALIDATION_SUMMARY
 
 
 def row_changes(previous: pa.Table, current: pa.Table) -> dict[str, list[str]]:
@@ -55,12 +56,26 @@ def _fmt(x: Any) -> str:
     return f"{x:.4f}" if isinstance(x, float) else str(x)
 
 
+def _validation_lines(previous_version: str | None, report: dict[str, Any]) -> list[str]:
+    """Where the previous version's evaluation report is, and its verdict: the next version is read against it."""
+    pooled, bench = report.get("heldout_pooled") or {}, report.get("benchmark") or {}
+    verdict = report.get("verdict") or ("passed" if report.get("passed") else "failed")
+    figures = [f"held-out loss {_fmt(pooled.get('before'))} → {_fmt(pooled.get('after'))}",
+               f"prompt gain {_fmt(pooled.get('prompt_gain'))}"]
+    if bench.get("change") is not None:
+        figures.append(f"{bench.get('suite')} change {bench['change']:+.2f} points on {bench.get('items')} items")
+    return [f"Validation of `{previous_version}`: **{verdict}** ({'; '.join(figures)}); report "
+            f"`../{previous_version}{VALIDATION_SUFFIX}/{VALIDATION_SUMMARY}`.", ""]
+
+
 def build_changelog(version: str, previous_version: str | None, previous_manifest: pa.Table | None,
                     current_manifest: pa.Table, previous_config: dict[str, Any] | None,
                     current_config: dict[str, Any], *, max_ids: int, bins: int, warn: float,
-                    major: float) -> tuple[str, dict[str, Any]]:
+                    major: float, previous_validation: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
     """The changelog text and its machine-readable summary (counts, drift, flags)."""
     lines = [f"# Changelog: {version}", ""]
+    if previous_manifest is not None and previous_validation is not None:
+        lines += _validation_lines(previous_version, previous_validation)
     if previous_manifest is None:
         lines += [f"First release: {current_manifest.num_rows} rows; no previous version to compare.", ""]
         return "\n".join(lines), {"previous_version": None, "rows": {}, "drift": [], "flags": []}

@@ -15,6 +15,11 @@ from synth_pipeline.errors import ReleaseError
 from synth_pipeline.export.files import exists, read_bytes
 from synth_pipeline.export.supersede import current_release
 
+# `synth-pipeline validate` writes its report beside the release folder: <release>.validation/
+VALIDATION_SUFFIX = ".validation"
+VALIDATION_REPORT = "evaluation_report.json"
+VALIDATION_SUMMARY = "evaluation_report.md"
+
 
 def find_previous_release(fs: pafs.FileSystem, base: str, version: str, versions: Sequence[str]) -> str | None:
     """The newest version listed before `version` (in the order versions were added) that has a
@@ -43,3 +48,18 @@ def read_previous(fs: pafs.FileSystem, previous: str | Path | None
         manifest = pq.read_table(f)
     meta = json.loads(read_bytes(fs, f"{prev}/metadata.json")) if exists(fs, f"{prev}/metadata.json") else {}
     return manifest, meta.get("config"), meta.get("version") or prev.rsplit("/", 1)[-1]
+
+
+def read_previous_validation(fs: pafs.FileSystem, previous: str | Path | None) -> dict[str, Any] | None:
+    """The evaluation report of the release folder `previous`, if it was validated, for the next changelog."""
+    if previous is None:
+        return None
+    local = isinstance(fs, pafs.LocalFileSystem)
+    prev = str(Path(previous).resolve()) if local else str(previous).rstrip("/")
+    path = f"{prev}{VALIDATION_SUFFIX}/{VALIDATION_REPORT}"
+    if not exists(fs, path):
+        return None
+    try:
+        return json.loads(read_bytes(fs, path))
+    except json.JSONDecodeError as exc:
+        raise ReleaseError(f"{path}: not valid JSON (line {exc.lineno}): {exc.msg}") from None

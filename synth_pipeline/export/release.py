@@ -26,7 +26,7 @@ from synth_pipeline.export.changelog import build_changelog
 from synth_pipeline.export.files import exists, put, put_json
 from synth_pipeline.export.formats import file_name
 from synth_pipeline.export.metadata import build_metadata
-from synth_pipeline.export.previous import read_previous
+from synth_pipeline.export.previous import read_previous, read_previous_validation
 from synth_pipeline.export.publish import ensure_unreleased, publish
 from synth_pipeline.export.qa_report import build_qa_report
 from synth_pipeline.export.release_gates import recheck_released, reconcile_chain
@@ -96,6 +96,7 @@ def write_release(
     except ValueError as exc:
         raise ReleaseError(f"export.formats: {exc}") from None
     prev_manifest, prev_config, prev_version = read_previous(fs, previous_version_dir)  # fail before writing
+    prev_validation = read_previous_validation(fs, previous_version_dir)
 
     tmp = f"{base}/.{version}.tmp-{uuid.uuid4().hex[:8]}"
     try:
@@ -125,7 +126,7 @@ def write_release(
         changelog, change_summary = build_changelog(
             version, prev_version, prev_manifest, manifest, prev_config, config_json,
             max_ids=config.export.changelog_max_ids, bins=config.export.drift_bins,
-            warn=config.export.drift_psi_warn, major=config.export.drift_psi_max,
+            warn=config.export.drift_psi_warn, major=config.export.drift_psi_max, previous_validation=prev_validation,
         )
         if changelog_note:
             title, _, rest = changelog.partition("\n")

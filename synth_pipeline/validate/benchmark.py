@@ -92,6 +92,17 @@ def score(model: Any, tokenizer: Any, items: list[Item], batch_size: int = 16) -
             "correct_ids": [item.id for item, ok in zip(items, correct, strict=True) if ok]}
 
 
+def paired_change(base_correct: list[str], tuned_correct: list[str], items: int) -> dict[str, Any]:
+    """Change in points between two scorings of the same items, and its standard error: only items that
+    flip carry noise (McNemar), so it is tighter than either score's own binomial error."""
+    base, tuned = set(base_correct), set(tuned_correct)
+    lost, gained = len(base - tuned), len(tuned - base)
+    var = lost + gained - (gained - lost) ** 2 / items if items else 0.0
+    return {"change": round(100 * (gained - lost) / items, 2) if items else None,
+            "stderr": round(100 * math.sqrt(max(var, 0.0)) / items, 2) if items else None,
+            "right_to_wrong": lost, "wrong_to_right": gained}
+
+
 def cached_baseline(cache_dir: str | Path, fingerprint: str, suite: str, items: list[Item],
                     compute: Any) -> tuple[dict[str, Any], bool]:
     """The base model's score on `items`: read from the cache, else `compute()` and stored."""

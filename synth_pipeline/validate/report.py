@@ -8,14 +8,17 @@ from typing import Any
 
 import pyarrow.fs as pafs
 
-REPORT_JSON = "evaluation_report.json"
-REPORT_MD = "evaluation_report.md"
+from synth_pipeline.export.previous import VALIDATION_REPORT as REPORT_JSON
+from synth_pipeline.export.previous import VALIDATION_SUFFIX
+from synth_pipeline.export.previous import VALIDATION_SUMMARY as REPORT_MD
+
 LOSS_CURVE = "loss_curve.png"
 
 
 def report_dir(release_base: str, version: str) -> str:
-    """`<release folder>/<version>.validation`: beside the immutable release, never inside it."""
-    return f"{release_base}/{version}.validation"
+    """`<release folder>/<version>.validation`: beside the immutable release, never inside it (the next
+    version's changelog links it)."""
+    return f"{release_base}/{version}{VALIDATION_SUFFIX}"
 
 
 def loss_curve_png(curve: list[dict[str, float]], heldout: dict[str, Any], title: str) -> bytes:
@@ -54,7 +57,7 @@ def markdown(report: dict[str, Any]) -> str:
              f"{report['training']['steps']} steps over {report['training']['examples']} of "
              f"{report['training']['train_rows']} train rows ({report['training']['tokens']} tokens, budget "
              f"{report['training']['token_budget']}).", "",
-             f"**Verdict: {'passed' if report['passed'] else 'failed'}**", "",
+             f"**Verdict: {report['verdict']}**", "",
              "| check | value | threshold | passed |", "|---|---|---|---|"]
     for c in report["checks"]:
         lines.append(f"| {c['name']} | {_fmt(c['value'])} | {_fmt(c['threshold'])} | "
@@ -64,6 +67,14 @@ def markdown(report: dict[str, Any]) -> str:
     for split, h in report["heldout"].items():
         lines.append(f"| {split} | {h['rows']} | {_fmt((h['before'] or {}).get('loss'))} | "
                      f"{_fmt((h['after'] or {}).get('loss'))} | {_fmt((h['after_swapped'] or {}).get('loss'))} |")
+    pooled = report["heldout_pooled"]
+    if pooled["rows"] < pooled["min_rows"]:
+        lines += ["", f"Not enough held-out rows: {pooled['rows']} < {pooled['min_rows']} "
+                  "(`validate.min_heldout_rows`), so the loss-drop and prompt-gain checks are not evaluated."]
+    if report.get("train_before"):
+        t = report["train_before"]
+        lines += [f"Instead: {t['rows']} train rows score {_fmt(t['loss'])} nats per answer token under the base "
+                  "model before training (not a held-out figure: they are trained on next)."]
     b = report["benchmark"]
     lines += ["", "## Benchmark (no-regression check)", ""]
     if b["items"]:
@@ -71,6 +82,10 @@ def markdown(report: dict[str, Any]) -> str:
                   f"{b['base']['accuracy']} ± {b['base']['stderr']}, tuned {b['tuned']['accuracy']} ± "
                   f"{b['tuned']['stderr']} (change {b['change']:+.2f} points; the baseline was "
                   f"{'read from the cache' if b['baseline_cached'] else 'computed now and cached'})."]
+        if b.get("paired"):
+            p = b["paired"]
+            lines += ["", f"Paired on the same items: {p['right_to_wrong']} turned wrong, {p['wrong_to_right']} "
+                      f"turned right; the change's standard error is ± {p['stderr']} points."]
     else:
         lines += ["Not run (`validate.benchmark_items: 0`)."]
     lines += ["", f"Evaluation suite: {b['suite']}. Decontamination suites of the release: "

@@ -35,6 +35,30 @@ def _check(name: str, value: float | None, threshold: float, passed: bool | None
     return {"name": name, "value": value, "threshold": threshold, "passed": passed, "detail": detail}
 
 
+def heldout_checks(rows: int, swapped_rows: int, drop: float | None, gain: float | None,
+                   vc: ValidateConfig) -> list[dict[str, Any]]:
+    """The loss-drop and prompt-gain checks; not evaluated (passed None) below `min_heldout_rows`,
+    where a figure would describe one or two rows rather than the release."""
+    few = f"not enough held-out rows: {{n}} < {vc.min_heldout_rows} (validate.min_heldout_rows)"
+    drop_ok = None if drop is None or rows < vc.min_heldout_rows else drop > vc.min_loss_drop
+    gain_ok = None if gain is None or swapped_rows < vc.min_heldout_rows else gain >= vc.min_prompt_gain
+    return [
+        _check("heldout_loss_drop", drop, vc.min_loss_drop, drop_ok,
+               few.format(n=rows) if rows < vc.min_heldout_rows else
+               "pooled held-out loss before minus after training (nats per answer token)"),
+        _check("prompt_gain", gain, vc.min_prompt_gain, gain_ok,
+               few.format(n=swapped_rows) if swapped_rows < vc.min_heldout_rows else
+               "after training: loss of held-out answers after another row's prompt minus after their own"),
+    ]
+
+
+def verdict(checks: list[dict[str, Any]]) -> str:
+    """"failed" if a check failed, "passed" if all passed, else "inconclusive" (something unmeasured)."""
+    if any(c["passed"] is False for c in checks):
+        return "failed"
+    return "passed" if all(c["passed"] is True for c in checks) else "inconclusive"
+
+
 def evaluate_release(fs: pafs.FileSystem, release_base: str, version: str, config: PipelineConfig,
                      on_progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Train, measure and write the report beside the release; the report as a dict (with `files`)."""
@@ -65,6 +89,10 @@ def evaluate_release(fs: pafs.FileSystem, release_base: str, version: str, confi
                           if items else (None, False))
     before = {s: loss(ex) for s, ex in heldout.items()}
     swapped_before = {s: loss(ex) for s, ex in swapped.items()}
+    heldout_n = sum(len(ex) for ex in heldout.values())
+    swapped_n = sum(len(ex) for ex in swapped.values())
+    # too few held-out rows: the train rows' loss under the base model is what can still be said
+    train_before = (loss(train[:vc.heldout_max_rows]) if heldout_n < vc.min_heldout_rows else None)
 
     if vc.method == "lora":
         model = wrap_lora(model, vc.lora_r, vc.lora_alpha, vc.lora_dropout, vc.lora_targets)
@@ -76,17 +104,16 @@ def evaluate_release(fs: pafs.FileSystem, release_base: str, version: str, confi
 
     loss_before, loss_after = _pooled(list(before.values())), _pooled(list(after.values()))
     swap_after = _pooled(list(swapped_after.values()))
+    # the gain compares the same rows: those of the splits that could be swapped (2 rows or more)
+    own_after = _pooled([after[s] for s in heldout if swapped_after[s]])
     drop = round(loss_before - loss_after, 5) if loss_before is not None and loss_after is not None else None
-    gain = round(swap_after - loss_after, 5) if swap_after is not None and loss_after is not None else None
+    gain = round(swap_after - own_after, 5) if swap_after is not None and own_after is not None else None
     change = round(tuned_score["accuracy"] - base_score["accuracy"], 2) if items else None
     decontam = (metadata.get("config") or {}).get("decontam", {})
     suites = list(decontam.get("suites", []))
     covered = bench.SUITES[vc.benchmark]["decontam_suite"] in suites
     checks = [
-        _check("heldout_loss_drop", drop, vc.min_loss_drop, None if drop is None else drop > vc.min_loss_drop,
-               "pooled held-out loss before minus after training (nats per answer token)"),
-        _check("prompt_gain", gain, vc.min_prompt_gain, None if gain is None else gain >= vc.min_prompt_gain,
-               "after training: loss of held-out answers after another row's prompt minus after their own"),
+        *heldout_checks(heldout_n, swapped_n, drop, gain, vc),
         _check("benchmark_drop", None if change is None else -change, vc.max_benchmark_drop,
                None if change is None else -change <= vc.max_benchmark_drop,
                f"{vc.benchmark} points lost by the tuned model against the base model"),
@@ -109,18 +136,26 @@ def evaluate_release(fs: pafs.FileSystem, release_base: str, version: str, confi
         "heldout": {s: {"rows": len(heldout_rows[s]), "before": before[s], "after": after[s],
                         "before_swapped": swapped_before[s], "after_swapped": swapped_after[s]}
                     for s in vc.heldout_splits},
-        "heldout_pooled": {"before": loss_before, "after": loss_after, "after_swapped": swap_after,
+        "heldout_pooled": {"rows": heldout_n, "swapped_rows": swapped_n, "min_rows": vc.min_heldout_rows,
+                           "before": loss_before, "after": loss_after, "after_swapped": swap_after,
                            "loss_drop": drop, "prompt_gain": gain},
+        "train_before": None if train_before is None else {
+            "rows": min(len(train), vc.heldout_max_rows), **train_before,
+            "note": "held-out rows too few: loss of train rows under the base model, before training (not a "
+                    "held-out measure; it says how far the release's answers are from what the model predicts)"},
         "benchmark": {"suite": vc.benchmark, "split": b_meta["split"], "licence": b_meta["licence"],
                       "source": b_meta["source"], "items": len(items), "seed": vc.seed,
                       "base": {k: v for k, v in base_score.items() if k != "correct_ids"} if items else None,
                       "tuned": {k: v for k, v in tuned_score.items() if k != "correct_ids"} if items else None,
-                      "change": change, "baseline_cached": cached},
+                      "change": change, "baseline_cached": cached,
+                      "paired": bench.paired_change(base_score.get("correct_ids", []), tuned_score["correct_ids"],
+                                                    len(items)) if items else None},
         "decontamination": {"suites": suites, "user_suites": [u.get("name") for u in decontam.get("user_suites", [])],
                             "n": decontam.get("n"), "eval_suite": b_meta["decontam_suite"],
                             "eval_suite_covered": covered},
         "checks": checks,
         "passed": all(c["passed"] is True for c in checks),
+        "verdict": verdict(checks),
         "seconds": None,
     }
     report["seconds"] = round(time.perf_counter() - started, 1)

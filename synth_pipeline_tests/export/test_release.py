@@ -122,6 +122,29 @@ def test_changelog_reports_row_changes_and_drift(released, make_instructions):
     assert "**major**" in text
 
 
+def test_changelog_links_the_previous_versions_evaluation_report(released, make_instructions):
+    _, root, config = released
+    folder = root.parent / "v1.validation"
+    folder.mkdir()
+    (folder / "evaluation_report.json").write_text(json.dumps({
+        "verdict": "inconclusive", "passed": False,
+        "heldout_pooled": {"before": 2.5, "after": 2.25, "prompt_gain": None},
+        "benchmark": {"suite": "arc_easy", "items": 200, "change": -1.5}}))
+    write_release(make_instructions(30), root.parent, "v2", config, previous_version_dir=root)
+    text = (root.parent / "v2" / "changelog.md").read_text()
+    assert ("Validation of `v1`: **inconclusive** (held-out loss 2.5000 → 2.2500; prompt gain n/a; "
+            "arc_easy change -1.50 points on 200 items); report `../v1.validation/evaluation_report.md`.") in text
+    (folder / "evaluation_report.json").write_text("{not json")
+    with pytest.raises(ReleaseError, match=r"v1\.validation/evaluation_report\.json: not valid JSON \(line 1\)"):
+        write_release(make_instructions(30), root.parent, "v3", config, previous_version_dir=root)
+
+
+def test_a_version_without_a_validation_has_no_validation_line(released, make_instructions):
+    _, root, config = released
+    write_release(make_instructions(30), root.parent, "v2", config, previous_version_dir=root)
+    assert "Validation of" not in (root.parent / "v2" / "changelog.md").read_text()
+
+
 def test_streamed_batches_give_the_same_release_as_a_table(instruction_rows, make_config, tmp_path):
     config = make_config(formats=["parquet", "alpaca"], batch_rows=4)
     a = write_release(instruction_rows, tmp_path, "a", config)

@@ -9,18 +9,45 @@ import pytest
 
 from synth_pipeline.config import PipelineConfig, ValidateConfig
 from synth_pipeline.validate.report import LOSS_CURVE, REPORT_JSON, REPORT_MD
-from synth_pipeline.validate.run import evaluate_release
+from synth_pipeline.validate.run import evaluate_release, heldout_checks, verdict
 from synth_pipeline_tests.validate.tiny_release import write_release
-
-pytestmark = pytest.mark.slow
 
 
 def _config(cache, **overrides) -> PipelineConfig:
     settings = {"cache_dir": str(cache), "token_budget": 3_000, "batch_size": 4, "max_seq_len": 96,
-                "learning_rate": 1e-3, "benchmark_items": 20, "heldout_max_rows": 8, **overrides}
+                "learning_rate": 1e-3, "benchmark_items": 20, "heldout_max_rows": 8, "min_heldout_rows": 8,
+                **overrides}
     return PipelineConfig(seeds={"paths": ["unused.jsonl"]}, validate=ValidateConfig(**settings))
 
 
+@pytest.mark.parametrize("rows", [0, 1, 9])
+def test_too_few_heldout_rows_leave_the_loss_checks_unevaluated_and_say_why(rows):
+    vc = ValidateConfig(min_heldout_rows=10)
+    # a one-row split has no other prompt to swap in: its gain is None, whatever the loss did
+    checks = heldout_checks(rows, rows, 0.4 if rows else None, 2.0 if rows > 1 else None, vc)
+    assert [c["passed"] for c in checks] == [None, None]
+    assert all(f"not enough held-out rows: {rows} < 10" in c["detail"] for c in checks)
+    bench_ok = {"name": "benchmark_drop", "passed": True}
+    assert verdict([*checks, bench_ok]) == "inconclusive"
+
+
+def test_enough_heldout_rows_are_judged_against_the_thresholds():
+    vc = ValidateConfig(min_heldout_rows=10, min_loss_drop=0.0, min_prompt_gain=0.1)
+    good = heldout_checks(10, 10, 0.1, 0.5, vc)
+    assert [c["passed"] for c in good] == [True, True] and good[1]["value"] == 0.5
+    shuffled = heldout_checks(80, 80, 0.1, -0.004, vc)
+    assert [c["passed"] for c in shuffled] == [True, False]
+    assert verdict(shuffled) == "failed" and verdict(good) == "passed"
+    # the gain is judged on the swappable rows alone: 12 held out but only 9 could be swapped
+    assert [c["passed"] for c in heldout_checks(12, 9, 0.1, 0.5, vc)] == [True, None]
+
+
+def test_an_unmeasured_check_beside_a_failed_one_still_fails():
+    checks = [{"name": "a", "passed": None}, {"name": "b", "passed": False}]
+    assert verdict(checks) == "failed"
+
+
+@pytest.mark.slow
 def test_loss_falls_on_a_tiny_overfit_set_and_the_report_is_complete(tmp_path, validate_model_cache):
     write_release(tmp_path, "v1", overfit=True)
     report = evaluate_release(pafs.LocalFileSystem(), str(tmp_path), "v1", _config(validate_model_cache))
@@ -46,6 +73,7 @@ def test_loss_falls_on_a_tiny_overfit_set_and_the_report_is_complete(tmp_path, v
     assert "| heldout_loss_drop |" in (folder / REPORT_MD).read_text()
 
 
+@pytest.mark.slow
 def test_shuffled_outputs_are_told_apart_from_the_good_release(tmp_path, validate_model_cache):
     fs = pafs.LocalFileSystem()
     write_release(tmp_path, "good")
@@ -58,6 +86,6 @@ def test_shuffled_outputs_are_told_apart_from_the_good_release(tmp_path, validat
     assert g["after"] < b["after"] - 0.5  # held-out answers that fit their prompts are far easier
     assert g["prompt_gain"] > 1.0 and g["prompt_gain"] > config.validate_.min_prompt_gain > b["prompt_gain"]
     checks = {c["name"]: c for c in bad["checks"]}
-    assert checks["prompt_gain"]["passed"] is False and bad["passed"] is False
+    assert checks["prompt_gain"]["passed"] is False and bad["passed"] is False and bad["verdict"] == "failed"
     assert checks["benchmark_drop"]["passed"] is None  # nothing measured: not evaluated, not passed
     assert bad["decontamination"]["eval_suite_covered"] is False

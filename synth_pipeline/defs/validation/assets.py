@@ -27,6 +27,7 @@ def validation(context: dg.AssetExecutionContext, pipeline: PipelineResource):
         "report": dg.MetadataValue.path(f"{directory}/{REPORT_JSON}"),
         "summary": dg.MetadataValue.path(f"{directory}/{REPORT_MD}"),
         "passed": report["passed"],
+        "verdict": report["verdict"],
         "heldout_loss_before": pooled["before"],
         "heldout_loss_after": pooled["after"],
         "prompt_gain": pooled["prompt_gain"],

@@ -33,6 +33,8 @@ def test_cli_materializes_the_validation_asset(tmp_path, validate_model_cache):
     meta = event.asset_materialization.metadata
     assert event.asset_materialization.partition == "v1"
     assert meta["passed"].value is False and meta["heldout_loss_after"].value > 0
+    # 4 held-out rows are fewer than validate.min_heldout_rows: nothing failed, nothing decided
+    assert meta["verdict"].value == "inconclusive" and "│ verdict" in done.stdout
     assert meta["loss_curve"].value.startswith("![loss curve](data:image/png;base64,")
 
 
