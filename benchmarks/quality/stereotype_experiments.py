@@ -2,15 +2,16 @@
 
 `python benchmarks/quality/stereotype_experiments.py encode CACHE_DIR` embeds every candidate sentence
 once (slow on a loaded CPU); `python benchmarks/quality/stereotype_experiments.py run CACHE_DIR SPEC...`
-then trains and scores heads from that cache. SPEC is `data:model:C:features`, e.g.
+then trains and scores heads from that cache. SPEC is `data:model:C:features[:all]`, e.g.
 `sbic+toxigen+doc:lr:1:1` (data: `base` = the train split of data/stereotypes, plus `sbic` = SBIC's
 implied stereotype statements that name a group, `toxigen` = ToxiGen prompts, hate positive, `doc`
-= Python docstring sentences, negative; model `lr` (C) or `mlp` (hidden units); features 0/1).
+= Python docstring sentences, negative; model `lr` (C) or `mlp` (hidden units); features 0/1;
+`:all` sets the threshold on all training rows instead of the in-domain ones).
 
 Test rows are the benchmark's own (`bench_stereotypes.py --limit 300`), scored as the audit scores
 them (a row's best group-naming sentence). The threshold is the lowest one whose 5-fold out-of-fold
 precision reaches 0.9 on the training rows of data/stereotypes (StereoSet intrasentence, BBQ,
-HolisticBias), so neither SBIC's easy positives nor any test row sets it.
+HolisticBias), so neither SBIC's easy positives nor any test row sets it (`:all`: on every training row).
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ def run(cache: Path, specs: list[str]) -> None:
         return np.hstack([e, 0.5 * pats])
 
     for spec in specs:
-        data_cfg, kind, c, extra_s = spec.split(":")
+        data_cfg, kind, c, extra_s, *rule = spec.split(":")
         extra = extra_s == "1"
         texts, y, in_domain = [], [], []
         for t, part, label, _ in items:
@@ -124,7 +125,8 @@ def run(cache: Path, specs: list[str]) -> None:
 
         oof = cross_val_predict(model(), x, yv, cv=StratifiedKFold(5, shuffle=True, random_state=0),
                                 method="predict_proba")[:, 1]
-        p, r, th = precision_recall_curve(yv[in_domain], oof[in_domain])
+        rows_for_threshold = np.arange(len(yv)) if rule == ["all"] else np.array(in_domain)
+        p, r, th = precision_recall_curve(yv[rows_for_threshold], oof[rows_for_threshold])
         i = int(np.argmax(p[:-1] >= 0.9))
         clf = model().fit(x, yv)
         test = [(t, label, src) for t, part, label, src in items if part == "test"]
