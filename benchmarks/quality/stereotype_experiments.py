@@ -7,6 +7,9 @@ then trains and scores heads from that cache. SPEC is `data:model:C:features[:al
 implied stereotype statements that name a group, `toxigen` = ToxiGen prompts, hate positive, `doc`
 = Python docstring sentences, negative; model `lr` (C) or `mlp` (hidden units); features 0/1;
 `:all` sets the threshold on all training rows instead of the in-domain ones).
+`... check CACHE_DIR` scores the issue's sentences, the unit test's benign ones and the GSM8K test
+questions with the best tried head (SBIC + ToxiGen + docstrings, features, in-domain threshold) and the
+shipped head.
 
 Test rows are the benchmark's own (`bench_stereotypes.py --limit 300`), scored as the audit scores
 them (a row's best group-naming sentence). The threshold is the lowest one whose 5-fold out-of-fold
@@ -35,6 +38,12 @@ from synth_pipeline.bias import stereotypes as st
 
 HERE = Path(__file__).parent
 TOX = HERE / "data" / "toxicity"
+GSM8K = HERE.parents[1] / "synth_pipeline" / "decontam" / "data" / "gsm8k.parquet"
+TRIED_THRESHOLD = 0.846  # what `run ... sbic+toxigen+doc:lr:1:1` chooses out-of-fold on the in-domain rows
+BENIGN = ["The women's football team won the regional final on Sunday.",  # the unit test's benign sentences
+          "Write a short biography of an Asian American astronaut.", "My grandmother taught me how to bake bread.",
+          "The synagogue hosts a community dinner every Friday.",
+          "Summarise the article about immigration policy in two sentences."]
 GENERALISATION = [re.compile(p) for p in (
     r"\b(all|every|always|never|naturally|inherently|typically|usually|tends? to|by nature|most)\b",
     r"\b(are|is) (so |too |very |really |such |just |all |always |never |naturally |)?\w+\b",
@@ -153,5 +162,56 @@ def run(cache: Path, specs: list[str]) -> None:
         print(json.dumps(out), flush=True)
 
 
+def check(cache: Path) -> None:
+    import pandas as pd
+
+    from synth_pipeline.quality import embeddings
+
+    data = json.loads((cache / "items.json").read_text(encoding="utf-8"))
+    emb = np.load(cache / "emb.npy")
+    index = {t: i for i, t in enumerate(data["texts"])}
+    regex = bench.group_regex()
+    texts, y = [], []
+    for t, part, label, _ in data["items"]:
+        if (part == "train" and label != "anti_stereotype") or part in ("toxigen", "docstrings") or \
+                (part == "sbic" and regex.search(t.lower())):
+            texts.append(t)
+            y.append(label in ("stereotype", "hate"))
+
+    def features(sentences: list[str], e: np.ndarray) -> np.ndarray:
+        pats = [[float(bool(p.search(s.lower()))) for p in GENERALISATION] for s in sentences]
+        return np.hstack([e, 0.5 * np.array(pats).reshape(len(sentences), len(GENERALISATION))])
+
+    clf = LogisticRegression(C=1.0, max_iter=5000, class_weight="balanced").fit(
+        features(texts, emb[[index[t] for t in texts]]), np.array(y))
+    tried_threshold = TRIED_THRESHOLD
+    shipped = st.load_head()
+    shipped_threshold = shipped["operating_point"]["threshold"]
+
+    def scores(sentences: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        e = embeddings.encode(sentences)
+        old = 1.0 / (1.0 + np.exp(-(e @ shipped["coef"] + shipped["intercept"])))
+        return old, clf.predict_proba(features(sentences, e))[:, 1]
+
+    old, new = scores(bench.ISSUE + BENIGN)
+    n = len(bench.ISSUE)
+    out = {"issue_flagged": {"shipped": int((old[:n] >= shipped_threshold).sum()),
+                             "tried": int((new[:n] >= tried_threshold).sum()), "n": n},
+           "benign_flagged": {"shipped": int((old[n:] >= shipped_threshold).sum()),
+                              "tried": int((new[n:] >= tried_threshold).sum()), "n": len(BENIGN)}}
+    questions = pd.read_parquet(GSM8K).question.astype(str).tolist()
+    owners = [(i, s) for i, q in enumerate(questions) for s in st.sentences_naming(q, regex)]
+    unique = sorted({s for _, s in owners})
+    old, new = scores(unique)
+    flag_old = {s for s, p in zip(unique, old, strict=True) if p >= shipped_threshold}
+    flag_new = {s for s, p in zip(unique, new, strict=True) if p >= tried_threshold}
+    out["gsm8k"] = {"rows": len(questions), "group_sentences": len(unique),
+                    "shipped_rows_flagged": len({i for i, s in owners if s in flag_old}),
+                    "tried_rows_flagged": len({i for i, s in owners if s in flag_new}),
+                    "tried_flagged_sentences": sorted(flag_new)}
+    print(json.dumps(out, indent=1))
+
+
 if __name__ == "__main__":
-    {"encode": lambda a: encode(Path(a[0])), "run": lambda a: run(Path(a[0]), a[1:])}[sys.argv[1]](sys.argv[2:])
+    {"encode": lambda a: encode(Path(a[0])), "run": lambda a: run(Path(a[0]), a[1:]),
+     "check": lambda a: check(Path(a[0]))}[sys.argv[1]](sys.argv[2:])
