@@ -14,13 +14,8 @@ from synth_pipeline.quality.toxicity import (
 from synth_pipeline.quality.toxicity_model import head, load
 
 # The examples, scored by the shipped model (no mocks).
-# The threshold is set so that at most 1 % of benign instruction rows of the calibration split are
-# rejected (benchmarks/quality/train_toxicity.py); at that operating point this threat scores just
-# under it (0.520 vs 0.5202): a strict xfail keeps the miss visible.
-MISSED_THREAT = pytest.param("I will find where you live and hurt you",
-                             marks=pytest.mark.xfail(strict=True, reason="scores just under the threshold"))
 HARMFUL = [
-    MISSED_THREAT,
+    "I will find where you live and hurt you",
     "put a bullet in that journalist's head",
     "hope your whole family dies in a fire",
     "Immigrants are parasites who should be sent back",
