@@ -3,6 +3,7 @@
 Test sets (data/toxicity/, sources and licences in SOURCE.md):
 - HateCheck: 3,728 functional test cases (hateful / non-hateful), scored per functionality;
 - SBIC v2 test: social-media posts, harmful = mean offensiveYN >= 0.5;
+- DynaHate v0.2.3 test split and HatemojiBuild test split (adversarial, with contrast perturbations);
 - Jigsaw (Civil Comments) toxic sample: 2,000 toxic comments, a recall check for abuse;
 - the issue's examples and benign technical sentences (must pass);
 - toxicity_labelled.jsonl, the 50 sentences the team wrote earlier; GSM8K questions (clean text).
@@ -24,7 +25,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).parent))
-from toxicity_data import hatecheck, jigsaw_toxic, sbic_test  # noqa: E402
+from toxicity_data import dynahate_test, hatecheck, hatemoji_test, jigsaw_toxic, sbic_test  # noqa: E402
 
 from synth_pipeline.quality.toxicity import (  # noqa: E402
     CascadeToxicityScorer,
@@ -110,8 +111,9 @@ def run(scorer, threshold: float) -> dict:
         groups[group] = {"n": len(flagged), "flagged": round(float(np.mean(flagged)), 3)}
     out["hatecheck_groups"] = groups
     out["hatecheck_functionality_flagged"] = {f: round(float(np.mean(v)), 3) for f, v in sorted(by_func.items())}
-    sbic = sbic_test()
-    out["sbic_test"] = metrics(scorer.score([t for t, _ in sbic]) > threshold, np.array([y for _, y in sbic]))
+    for name, rows in (("sbic_test", sbic_test()), ("dynahate_test", dynahate_test()),
+                       ("hatemoji_test", hatemoji_test())):
+        out[name] = metrics(scorer.score([t for t, _ in rows]) > threshold, np.array([y for _, y in rows]))
     out["jigsaw_toxic_recall"] = round(float((scorer.score(jigsaw_toxic()) > threshold).mean()), 3)
     out["issue_harmful"] = dict(zip(ISSUE_HARMFUL, np.round(scorer.score(ISSUE_HARMFUL), 3).tolist(), strict=True))
     out["benign_technical"] = dict(zip(BENIGN_TECHNICAL, np.round(scorer.score(BENIGN_TECHNICAL), 3).tolist(),

@@ -1,9 +1,11 @@
 """The labelled corpora under data/toxicity/ (sources and licences in data/toxicity/SOURCE.md),
 read into (text, label, source) rows: label 1 = harmful (hate, threat, abuse), 0 = benign.
 
-Training uses DynaHate dev+test, ToxiGen's prompt sentences, SBIC dev and benign text (Python
-docstrings, and the Self-Instruct seed tasks and GSM8K questions the package ships). HateCheck,
-SBIC test and the Jigsaw toxic sample are test sets only: their texts are kept out of training.
+Training uses DynaHate dev, HatemojiBuild train+validation (adversarial rounds 5-7 of the same
+Dynabench task, each original paired with a label-flipping perturbation), ToxiGen's prompt sentences,
+SBIC dev and benign text (Python docstrings, and the Self-Instruct seed tasks and GSM8K questions the
+package ships). HateCheck, SBIC test, DynaHate test, HatemojiBuild test and the Jigsaw toxic sample
+are test sets only: their texts are kept out of training.
 """
 
 from __future__ import annotations
@@ -63,9 +65,11 @@ def training_rows(instruction_data: bool = True) -> list[tuple[str, int, str]]:
         if text and text not in rows and text not in held_out:
             rows[text] = (label, source)
 
-    for name in ("db_dev.csv.gz", "db_test.csv.gz"):
+    for r in _csv("db_dev.csv.gz"):
+        add(r["text"], int(r["label"] == "hate"), "dynahate")
+    for name in ("hatemojibuild_train.csv.gz", "hatemojibuild_validation.csv.gz"):
         for r in _csv(name):
-            add(r["text"], int(r["label"] == "hate"), "dynahate")
+            add(r["text"], _label(name, r, "label_gold", ("0", "1")), "hatemoji")
     for r in _jsonl(DATA / "toxigen_prompts.jsonl.gz"):
         add(r["text"], int(r["label"] == "hate"), "toxigen")
     for r in _csv("SBIC.v2.agg.dev.csv.gz"):
@@ -89,7 +93,28 @@ def training_rows(instruction_data: bool = True) -> list[tuple[str, int, str]]:
 
 def test_texts() -> set[str]:
     return ({r["test_case"].strip() for r in hatecheck()} | {t.strip() for t, _ in sbic_test()}
-            | {t.strip() for t in jigsaw_toxic()})
+            | {t.strip() for t in jigsaw_toxic()} | {t.strip() for t, _ in dynahate_test()}
+            | {t.strip() for t, _ in hatemoji_test()})
+
+
+def _label(name: str, row: dict[str, str], field: str, values: tuple[str, str]) -> int:
+    """0 or 1 from `row[field]` (values: the benign and the harmful spelling), or a clear error."""
+    value = row.get(field)
+    if value not in values:
+        raise ValueError(f"{DATA / name}: entry {row.get('entry_id') or row.get('acl.id')}: {field} {value!r} "
+                         f"is not one of {values}")
+    return values.index(value)
+
+
+def dynahate_test() -> list[tuple[str, int]]:
+    """DynaHate v0.2.3's own test split (rounds 1-4, originals and perturbations; hate = 1)."""
+    return [(r["text"], _label("db_test.csv.gz", r, "label", ("nothate", "hate"))) for r in _csv("db_test.csv.gz")]
+
+
+def hatemoji_test() -> list[tuple[str, int]]:
+    """HatemojiBuild's test split (adversarial rounds 5-7, emoji-based hate; hateful = 1)."""
+    name = "hatemojibuild_test.csv.gz"
+    return [(r["text"], _label(name, r, "label_gold", ("0", "1"))) for r in _csv(name)]
 
 
 def data_hash(rows: list[tuple[str, int, str]]) -> str:

