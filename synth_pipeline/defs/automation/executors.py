@@ -1,0 +1,30 @@
+"""The executor a run's steps use, as `scaleout.executor` says: no code changes between machines."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from synth_pipeline.config import ScaleoutConfig
+
+
+def executor_for(scaleout: ScaleoutConfig) -> dg.ExecutorDefinition:
+    """in_process (one process), multiprocess (a process per step), or k8s_job (a Kubernetes Job per step)."""
+    if scaleout.executor == "multiprocess":
+        return dg.multiprocess_executor.configured({"max_concurrent": scaleout.max_concurrent or 0})
+    if scaleout.executor == "k8s_job":
+        from dagster_k8s import k8s_job_executor
+
+        return k8s_job_executor
+    return dg.in_process_executor
+
+
+def version_job() -> dg.JobDefinition:
+    """`synth_version` of the project $SYNTH_PIPELINE_CONFIG names, with its executor.
+
+    Module-level so `dg.reconstructable(version_job)` can rebuild it in each step's process.
+    """
+    from synth_pipeline.definitions import build_defs
+    from synth_pipeline.defs.automation.jobs import version_job as job
+    from synth_pipeline.defs.resources import default_config_path
+
+    return build_defs(default_config_path()).resolve_job_def(job.name)
