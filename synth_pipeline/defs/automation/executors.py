@@ -28,3 +28,22 @@ def version_job() -> dg.JobDefinition:
     from synth_pipeline.defs.resources import default_config_path
 
     return build_defs(default_config_path()).resolve_job_def(job.name)
+
+
+def execute_version(config_path: str, version: str, instance: dg.DagsterInstance,
+                    raise_on_error: bool = True) -> dg.ExecuteJobResult:
+    """Run every phase of `version` as one `synth_version` run with the configured executor.
+
+    The instance must be persistent (a process per step needs somewhere to share events); the
+    steps find the project through $SYNTH_PIPELINE_CONFIG, set here for this process's children.
+    """
+    import os
+
+    from synth_pipeline.defs.partitions import dataset_version
+    from synth_pipeline.defs.resources import DEFAULT_CONFIG_ENV
+
+    os.environ[DEFAULT_CONFIG_ENV] = config_path
+    if not instance.has_dynamic_partition(dataset_version.name, version):
+        instance.add_dynamic_partitions(dataset_version.name, [version])
+    return dg.execute_job(dg.reconstructable(version_job), instance, tags={"dagster/partition": version},
+                          raise_on_error=raise_on_error)
