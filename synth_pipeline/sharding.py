@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -137,3 +138,27 @@ def delete_parts(store: TableStore, parts: Sequence[ShardPart]) -> None:
 def merged_rejected(parts: Sequence[PhaseOutput], tail: pa.Table | Rows | None = None) -> Rows:
     """The shards' rejected rows in shard order, then the merge's own."""
     return concat_rows([*(p.rejected for p in parts), *([tail] if tail is not None else [])], REJECTED_SCHEMA)
+
+
+RUN_RECORD_FILES = ("metadata.json", "qa_report.json", "decontam_log.json", "changelog.md", "README.md",
+                    "dataset_card.md")
+"""Release files that describe the run (times, durations, run facts), not the rows."""
+
+
+def compare_sha256sums(a: str, b: str) -> dict[str, str]:
+    """Per file of two SHA256SUMS texts: identical, different, missing (row files) or run_record."""
+    def parse(text: str) -> dict[str, str]:
+        return {name.lstrip("*"): digest for digest, name in (line.split(None, 1) for line in text.splitlines()
+                                                             if line.strip())}
+
+    left, right = parse(a), parse(b)
+    out = {}
+    for name in sorted(left.keys() | right.keys()):
+        same = left.get(name) == right.get(name)
+        if Path(name).name in RUN_RECORD_FILES:
+            out[name] = "run_record" + ("" if same else " (differs)")
+        elif name not in left or name not in right:
+            out[name] = "missing"
+        else:
+            out[name] = "identical" if same else "different"
+    return out

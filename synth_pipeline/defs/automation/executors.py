@@ -32,7 +32,7 @@ def version_job() -> dg.JobDefinition:
 
 def execute_version(config_path: str, version: str, instance: dg.DagsterInstance,
                     raise_on_error: bool = True) -> dg.ExecuteJobResult:
-    """Run every phase of `version` as one `synth_version` run with the configured executor.
+    """Run the phases of `version` (seeds to release) as one `synth_version` run with the configured executor.
 
     The instance must be persistent (a process per step needs somewhere to share events); the
     steps find the project through $SYNTH_PIPELINE_CONFIG, set here for this process's children.
@@ -41,9 +41,10 @@ def execute_version(config_path: str, version: str, instance: dg.DagsterInstance
 
     from synth_pipeline.defs.partitions import dataset_version
     from synth_pipeline.defs.resources import DEFAULT_CONFIG_ENV
+    from synth_pipeline.phases import PHASE_NAMES
 
     os.environ[DEFAULT_CONFIG_ENV] = config_path
     if not instance.has_dynamic_partition(dataset_version.name, version):
         instance.add_dynamic_partitions(dataset_version.name, [version])
     return dg.execute_job(dg.reconstructable(version_job), instance, tags={"dagster/partition": version},
-                          raise_on_error=raise_on_error)
+                          asset_selection=[dg.AssetKey(p) for p in PHASE_NAMES], raise_on_error=raise_on_error)
