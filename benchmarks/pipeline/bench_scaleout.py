@@ -24,7 +24,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_import_scale import rows  # noqa: E402  (same synthetic rows as the scale benchmark)
 
-from synth_pipeline.defs.automation.executors import execute_version  # noqa: E402
+from synth_pipeline.runner import execute_version  # noqa: E402
 
 
 def _tree_rss(root: int) -> tuple[int, int]:

@@ -9,8 +9,7 @@ import pytest
 import yaml
 
 from synth_pipeline.config import StorageConfig
-from synth_pipeline.defs.automation.executors import execute_version
-from synth_pipeline.runner import run_version
+from synth_pipeline.runner import execute_version, run_version
 from synth_pipeline.sharding import compare_sha256sums
 from synth_pipeline.storage import TableStore
 from synth_pipeline_tests.shard_rows import mixed_rows
