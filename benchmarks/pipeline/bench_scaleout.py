@@ -68,18 +68,17 @@ class TreeMemory:
         self._thread.join()
 
 
-def _step_seconds(result: dg.ExecuteJobResult) -> dict[str, float]:
+def _step_seconds(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
     start: dict[str, float] = {}
     out: dict[str, float] = {}
-    for event in result.all_events:
-        key = event.step_key
-        if key is None:
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None or event.step_key is None:
             continue
-        ts = event.timestamp if hasattr(event, "timestamp") else None
         if event.event_type_value == "STEP_START":
-            start[key] = ts
-        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and key in start:
-            out[key] = round(ts - start[key], 1)
+            start[event.step_key] = entry.timestamp
+        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and event.step_key in start:
+            out[event.step_key] = round(entry.timestamp - start[event.step_key], 1)
     return out
 
 
@@ -117,7 +116,7 @@ def main() -> None:
         result = execute_version(str(work / "pipeline.yaml"), "v1", instance, raise_on_error=False)
         seconds = time.perf_counter() - start
         memory.stop()
-        steps = _step_seconds(result)
+        steps = _step_seconds(instance, result.run_id)
     print(json.dumps({"rows": n, "shards": shards, "executor": executor, "success": result.success,
                       "seconds": round(seconds, 1), "rows_per_s": round(n / seconds, 1), "steps_s": steps,
                       "peak_tree_rss_mb": round(memory.peak_sum / 2**20),

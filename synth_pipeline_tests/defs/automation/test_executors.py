@@ -40,7 +40,8 @@ def test_two_shards_in_two_processes_release_the_same_bytes(tmp_path, monkeypatc
 
     config = _project(tmp_path / "two", rows, shards=2, executor="multiprocess", max_concurrent=2)
     monkeypatch.setenv("SYNTH_PIPELINE_CONFIG", str(config))  # execute_version sets it; monkeypatch undoes it
-    with dg.instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
+    (tmp_path / "home").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "home")) as instance:  # steps in other processes share it
         result = execute_version(str(config), "v1", instance)
         assert result.success
         pids = {e.step_key: e.pid for e in result.all_events if e.event_type_value == "STEP_START"}
