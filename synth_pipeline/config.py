@@ -739,6 +739,19 @@ class RetentionConfig(_Strict):
         return ScheduleConfig._valid_cron(cron)
 
 
+class ScaleoutConfig(_Strict):
+    """How a version's per-row work is split into shards that Dagster's executor runs in parallel."""
+
+    shards: int = Field(
+        1, ge=1, le=1024, description="shards of the filter and decontamination phases' per-row work "
+        "(contiguous row ranges, merged in row order); 1 runs each phase as one step")
+    executor: Literal["in_process", "multiprocess", "k8s_job"] = Field(
+        "in_process", description="how a run's steps execute: one process, a process per step on this machine "
+        "(at most `max_concurrent` at once), or a Kubernetes Job per step (dagster-k8s)")
+    max_concurrent: int | None = Field(
+        None, ge=1, description="multiprocess: steps at once (None: one per CPU)")
+
+
 class SecurityConfig(_Strict):
     """Controls at rest and in transit. Keys and secrets never sit here: encryption keys come from
     SYNTH_PIPELINE_ENCRYPTION_KEYS or SYNTH_PIPELINE_ENCRYPTION_KEY_FILE, S3 credentials from the
@@ -812,6 +825,7 @@ class PipelineConfig(_Strict):
     uploads: UploadsConfig = Field(default_factory=UploadsConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     security: SecurityConfig = Field(default_factory=SecurityConfig)
+    scaleout: ScaleoutConfig = Field(default_factory=ScaleoutConfig)
     validate_: ValidateConfig = Field(default_factory=ValidateConfig, alias="validate")
 
     # Set by the loader, not by users.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,3 +126,30 @@ def _raise_step_error(run: dg.ExecuteInProcessResult) -> None:
             raise cls(message.strip())
         # the message only: the stack stays in the run's event log (and on the console with --debug)
         raise errors.SynthPipelineError(f"phase {event.step_key} failed: {error.message.strip()[-2000:]}")
+
+
+def version_job() -> dg.JobDefinition:
+    """`synth_version` of the project $SYNTH_PIPELINE_CONFIG names, with its executor.
+
+    Module-level so `dg.reconstructable(version_job)` can rebuild it in each step's process.
+    """
+    from synth_pipeline.defs.automation.jobs import version_job as job
+    from synth_pipeline.defs.resources import default_config_path
+
+    return build_defs(default_config_path()).resolve_job_def(job.name)
+
+
+def execute_version(config_path: str, version: str, instance: dg.DagsterInstance,
+                    raise_on_error: bool = True) -> dg.ExecuteJobResult:
+    """Run the phases of `version` (seeds to release) as one `synth_version` run with the configured executor.
+
+    The instance must be persistent (a process per step needs somewhere to share events); the
+    steps find the project through $SYNTH_PIPELINE_CONFIG, set here for this process's children.
+    """
+    from synth_pipeline.defs.resources import DEFAULT_CONFIG_ENV
+
+    os.environ[DEFAULT_CONFIG_ENV] = config_path
+    if not instance.has_dynamic_partition(dataset_version.name, version):
+        instance.add_dynamic_partitions(dataset_version.name, [version])
+    return dg.execute_job(dg.reconstructable(version_job), instance, tags={"dagster/partition": version},
+                          asset_selection=[dg.AssetKey(p) for p in PHASE_NAMES], raise_on_error=raise_on_error)
