@@ -111,8 +111,8 @@ def _append_postgresql(session: Session, at: datetime, actor: str, action: str, 
     row = session.execute(sa.insert(log).from_select(
         ["seq", "at", "actor", "action", "target", "before", "after", "prev_hash", "hash"],
         sa.select(moved.c.seq, sa.literal(at, sa.DateTime(timezone=True)), sa.literal(actor, sa.String),
-                  sa.literal(action, sa.String), sa.literal(target, sa.String), sa.literal(before, sa.JSON),
-                  sa.literal(after, sa.JSON), moved.c.prev_hash, moved.c.hash))
+                  sa.literal(action, sa.String), sa.literal(target, sa.String), sa.literal(before, log.c.before.type),
+                  sa.literal(after, log.c.after.type), moved.c.prev_hash, moved.c.hash))
         .returning(log.c.seq, log.c.prev_hash, log.c.hash)).one_or_none()
     if row is None:
         raise RuntimeError("the review store has no audit chain head: run review.db.migrate(url) first")

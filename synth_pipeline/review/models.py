@@ -14,6 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from synth_pipeline.review.sealed import SealedJSON, SealedText
+
 ROLES: tuple[str, ...] = ("admin", "reviewer", "adjudicator", "auditor", "viewer")
 DECISIONS: tuple[str, ...] = ("accept", "edit", "reject")
 ROUTES: tuple[str, ...] = ("human", "sample", "below_gate", "unscored", "expert")
@@ -73,15 +75,15 @@ class Item(Base):
     seq: Mapped[int]
     batch_no: Mapped[int]
     kind: Mapped[str] = mapped_column(sa.String(20))
-    record: Mapped[dict[str, Any]]
-    prelabel: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    record: Mapped[dict[str, Any]] = mapped_column(SealedJSON("review_items.record"))
+    prelabel: Mapped[dict[str, Any]] = mapped_column(SealedJSON("review_items.prelabel"), default=dict)
     flags: Mapped[list[str]] = mapped_column(default=list)
-    lineage: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    lineage: Mapped[dict[str, Any]] = mapped_column(SealedJSON("review_items.lineage"), default=dict)
     route: Mapped[str] = mapped_column(sa.String(20))
     quota: Mapped[int] = mapped_column(default=1)
     submitted: Mapped[int] = mapped_column(default=0)
     is_gold: Mapped[bool] = mapped_column(default=False)
-    gold: Mapped[dict[str, Any] | None]
+    gold: Mapped[dict[str, Any] | None] = mapped_column(SealedJSON("review_items.gold"))
     state: Mapped[str] = mapped_column(sa.String(20), default="open")
     # Share of submitted responses agreeing with the majority, set when the quota is reached:
     # the adjudication queue pages by it.
@@ -112,10 +114,10 @@ class Response(Base):
     status: Mapped[str] = mapped_column(sa.String(20), default="draft")
     decision: Mapped[str | None] = mapped_column(sa.String(20))
     scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    edited_record: Mapped[dict[str, Any] | None]
-    diff: Mapped[str | None] = mapped_column(sa.Text)
-    reason: Mapped[str | None] = mapped_column(sa.Text)
-    note: Mapped[str | None] = mapped_column(sa.Text)
+    edited_record: Mapped[dict[str, Any] | None] = mapped_column(SealedJSON("review_responses.edited_record"))
+    diff: Mapped[str | None] = mapped_column(SealedText("review_responses.diff"))
+    reason: Mapped[str | None] = mapped_column(SealedText("review_responses.reason"))
+    note: Mapped[str | None] = mapped_column(SealedText("review_responses.note"))
     flag_pattern: Mapped[bool] = mapped_column(default=False)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     submitted_at: Mapped[datetime | None]
@@ -133,7 +135,7 @@ class ResponseRevision(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     response_id: Mapped[int] = mapped_column(sa.ForeignKey("review_responses.id"))
     rev: Mapped[int]
-    snapshot: Mapped[dict[str, Any]]
+    snapshot: Mapped[dict[str, Any]] = mapped_column(SealedJSON("review_response_revisions.snapshot"))
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (sa.UniqueConstraint("response_id", "rev", name="uq_review_revisions_rev"),)
@@ -147,9 +149,9 @@ class Adjudication(Base):
     adjudicator_id: Mapped[int] = mapped_column(sa.ForeignKey("review_users.id"))
     decision: Mapped[str] = mapped_column(sa.String(20))
     scores: Mapped[dict[str, Any] | None]
-    edited_record: Mapped[dict[str, Any] | None]
-    diff: Mapped[str | None] = mapped_column(sa.Text)
-    reason: Mapped[str | None] = mapped_column(sa.Text)
+    edited_record: Mapped[dict[str, Any] | None] = mapped_column(SealedJSON("review_adjudications.edited_record"))
+    diff: Mapped[str | None] = mapped_column(SealedText("review_adjudications.diff"))
+    reason: Mapped[str | None] = mapped_column(SealedText("review_adjudications.reason"))
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -176,8 +178,8 @@ class AuditEntry(Base):
     actor: Mapped[str] = mapped_column(sa.String(200))
     action: Mapped[str] = mapped_column(sa.String(50))
     target: Mapped[str | None] = mapped_column(sa.String(300))
-    before: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
-    after: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    before: Mapped[dict[str, Any] | None] = mapped_column(SealedJSON("review_audit.before"))
+    after: Mapped[dict[str, Any] | None] = mapped_column(SealedJSON("review_audit.after"))
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     hash: Mapped[str] = mapped_column(sa.String(64))
 

@@ -193,7 +193,7 @@ def _add_revision(session: Session, response: Response) -> None:
     next_rev = sa.func.coalesce(sa.func.max(ResponseRevision.rev), 0) + 1
     session.execute(sa.insert(ResponseRevision).from_select(
         ["response_id", "rev", "snapshot", "at"],
-        sa.select(sa.literal(response.id), next_rev, sa.literal(snapshot(response), sa.JSON),
+        sa.select(sa.literal(response.id), next_rev, sa.literal(snapshot(response), ResponseRevision.snapshot.type),
                   sa.literal(utcnow(), sa.DateTime(timezone=True)))
         .where(ResponseRevision.response_id == response.id)))
 
