@@ -7,10 +7,7 @@ with, applies SSE-S3 (AES256) as bucket default encryption, and cannot serve SSE
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import json
-from pathlib import Path
 
 import pytest
 
@@ -126,34 +123,13 @@ def test_an_encrypted_run_on_s3_leaves_no_plaintext_in_the_bucket_and_every_obje
     assert metadata["data_residency"] == {"storage": "s3", "region": "us-east-1", "region_checked": True}
 
 
-def _self_signed(folder: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 signed by its own key (PEM files in `folder`)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-            .sign(key, hashes.SHA256()))
-    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (folder / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                       serialization.NoEncryption()))
-    return folder / "cert.pem", folder / "key.pem"
-
 
 @pytest.mark.slow
 def test_tls_endpoint_is_verified_against_the_configured_ca_bundle(tmp_path, monkeypatch):
-    from synth_pipeline_tests.servers import seaweed_s3
+    from synth_pipeline_tests.servers import seaweed_s3, self_signed_certificate
 
     (tmp_path / "weed").mkdir()
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed_certificate(tmp_path)
     with seaweed_s3(tmp_path / "weed", tls=(cert, key)) as server:
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", server.access_key)
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", server.secret_key)

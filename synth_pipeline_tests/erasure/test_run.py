@@ -20,15 +20,11 @@ from synth_pipeline.review import audit
 from synth_pipeline.review.connect import open_sessions, store_url
 from synth_pipeline.review.models import AuditEntry
 from synth_pipeline.runner import run_version
-from synth_pipeline_tests.test_crypto import files_containing
+from synth_pipeline_tests.test_crypto import TOPICS, files_containing
 from synth_pipeline_tests.test_runner import quickstart_copy
 
 MARK = "Wrenfeltquorrow"
 SEED = "seed-plant"
-TOPICS = ["a picnic by the river", "the history of the bicycle", "how bread rises in the oven",
-          "why leaves change colour in autumn", "planning a week of simple dinners", "the rules of chess castling",
-          "caring for a small herb garden", "how a lighthouse guides ships", "the water cycle for children",
-          "choosing a good pair of walking shoes", "why the moon shows phases", "writing a polite thank-you note"]
 
 
 def _project(tmp_path: Path) -> Path:
