@@ -125,7 +125,10 @@ def _raise_step_error(run: dg.ExecuteInProcessResult) -> None:
             message = error.message.split(": ", 1)[1] if ": " in error.message else error.message
             raise cls(message.strip())
         # the message only: the stack stays in the run's event log (and on the console with --debug)
-        raise errors.SynthPipelineError(f"phase {event.step_key} failed: {error.message.strip()[-2000:]}")
+        # a sharded phase's steps are "<phase>.<op>": name the phase, then the step
+        phase, _, op = event.step_key.partition(".")
+        where = f" (step {op})" if op else ""
+        raise errors.SynthPipelineError(f"phase {phase} failed: {error.message.strip()[-2000:]}{where}")
 
 
 def version_job() -> dg.JobDefinition:
