@@ -176,6 +176,10 @@ def test_a_crash_in_a_phase_is_one_message_without_the_stack():
     with pytest.raises(SynthPipelineError) as info:
         _raise_step_error(run_failing_with(crash))
     assert str(info.value) == "phase filtered failed: RuntimeError: filter exploded"
+    merge = SimpleNamespace(step_key="filtered.filtered_merge", step_failure_data=SimpleNamespace(error=crash))
+    with pytest.raises(SynthPipelineError) as info:
+        _raise_step_error(SimpleNamespace(get_step_failure_events=lambda: [merge]))
+    assert str(info.value) == "phase filtered failed: RuntimeError: filter exploded (step filtered_merge)"
     ours = SerializableErrorInfo("synth_pipeline.errors.InputError: rows.jsonl: file is empty\n", stack, "InputError")
     with pytest.raises(InputError, match=r"^rows.jsonl: file is empty$"):
         _raise_step_error(run_failing_with(ours))
