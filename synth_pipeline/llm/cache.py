@@ -59,16 +59,21 @@ class ResponseCache:
         try:
             if self.is_local:
                 fs.create_dir(self.base, recursive=True)
-            infos = fs.get_file_info(pafs.FileSelector(self.base, recursive=True, allow_not_found=True))
         except OSError as exc:
             raise StorageError(f"response cache at {self.base}: {exc}") from None
-        for info in infos:
-            if info.type != pafs.FileType.File:
-                continue
+        for info in self._files():
             if info.base_name.endswith(".jsonl"):
                 self._load_shard(info.path)
             elif info.base_name.endswith(".json"):
                 self._known.add(info.base_name[: -len(".json")])
+
+    def _files(self) -> list[pafs.FileInfo]:
+        """Every file under the cache's folder (shards and single-entry objects)."""
+        try:
+            infos = self.fs.get_file_info(pafs.FileSelector(self.base, recursive=True, allow_not_found=True))
+        except OSError as exc:
+            raise StorageError(f"response cache at {self.base}: {exc}") from None
+        return [info for info in infos if info.type == pafs.FileType.File]
 
     @classmethod
     def local(cls, path: str | Path) -> ResponseCache:
@@ -145,13 +150,7 @@ class ResponseCache:
         """
         self.close()
         count = 0
-        try:
-            infos = self.fs.get_file_info(pafs.FileSelector(self.base, recursive=True, allow_not_found=True))
-        except OSError as exc:
-            raise StorageError(f"response cache at {self.base}: {exc}") from None
-        for info in infos:
-            if info.type != pafs.FileType.File:
-                continue
+        for info in self._files():
             if info.base_name.endswith(".jsonl"):
                 with self.fs.open_input_stream(info.path) as f:
                     lines = f.read().decode("utf-8", "replace").splitlines()
