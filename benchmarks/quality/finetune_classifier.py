@@ -14,8 +14,8 @@ A stratified, seeded `--calibration-share` of the training rows is held out: the
 there (`--rule balanced`: best balanced accuracy; `--rule precision:P`: the lowest threshold whose
 precision reaches P), never on a test file.
 
-Usage: python benchmarks/quality/finetune_classifier.py --model ENCODER_DIR --train T.jsonl
-       [--test NAME=FILE ...] --out DIR [--epochs 3 --rank 16 --lr 5e-4 --rule balanced]
+Usage: python benchmarks/quality/finetune_classifier.py --train T.jsonl [--test NAME=FILE ...] --out DIR
+       [--model ENCODER_DIR --epochs 3 --rank 16 --lr 5e-4 --rule balanced]
 Writes DIR/adapter/ (peft), DIR/head.safetensors, DIR/meta.json (threshold, calibration and test
 metrics, arguments, the training data's sha256).
 """
