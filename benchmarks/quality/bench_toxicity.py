@@ -10,7 +10,8 @@ Test sets (data/toxicity/, sources and licences in SOURCE.md):
 Each backend is scored at its own default row threshold; also rows/s on HateCheck (mostly flagged
 rows: the cascade's worst case) and on clean text (GSM8K questions + the Self-Instruct seeds).
 Usage: python benchmarks/quality/bench_toxicity.py [backend ...]   (from the repository root;
-backends: offline, linear-alone, linear, linear+embedding; default all)
+backends: offline, linear-alone, linear, linear+embedding, linear-first-look (linear without the second
+look of toxicity_senses.py); default all)
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ PACKAGE = HERE.parent.parent / "synth_pipeline"
 GSM8K = PACKAGE / "decontam" / "data" / "gsm8k.parquet"
 SEEDS = PACKAGE / "templates" / "quickstart" / "seeds" / "self_instruct_seed_tasks.jsonl"
 BACKENDS = {"offline": OfflineToxicityScorer, "linear-alone": lambda: LinearToxicityScorer(with_profanity=False),
-            "linear": LinearToxicityScorer, "linear+embedding": CascadeToxicityScorer}
+            "linear": LinearToxicityScorer, "linear+embedding": CascadeToxicityScorer,
+            "linear-first-look": lambda: LinearToxicityScorer(second_look=False)}
 
 # The issue's examples (harmful must be caught, benign must pass).
 ISSUE_HARMFUL = [

@@ -6,8 +6,10 @@ trained here on public labelled corpora of identity-based hate, threats and abus
 technical text as negatives (training script, data sources and licences under
 benchmarks/quality/), or'ed with `alt-profanity-check` for insults and profanity. Pure
 numpy/scikit-learn, so it runs offline on CPU and in forked workers. Its row threshold was
-calibrated on a held-out split and is recorded beside the weights. Being lexical, it also flags
-neutral mentions of identity groups and counter-speech (benchmarks/quality/results.md).
+calibrated on a held-out split and is recorded beside the weights. A flagged row that uses a violent
+word in a technical idiom ("kill -9") or an obscene word in a person's name ("Dick Van Dyke") is scored
+again with that sense neutralised (`toxicity_senses.py`). Being lexical, it also flags neutral
+mentions of identity groups and counter-speech (benchmarks/quality/results.md).
 
 `linear+embedding`: `linear`, then a logistic-regression head over MiniLM sentence embeddings
 re-scores only the rows `linear` flags, to clear its false positives. Needs torch and
@@ -33,6 +35,7 @@ import numpy as np
 
 from synth_pipeline.config import FiltersConfig
 from synth_pipeline.offline import use_offline_defaults
+from synth_pipeline.quality import toxicity_senses
 
 
 class ToxicityScorer(Protocol):
@@ -49,21 +52,38 @@ class LinearToxicityScorer:
     """The shipped model, or'ed with alt-profanity-check: the hate corpora label abuse of a single
     person ("X is a cunt") as not hateful, so insults come from the profanity model. Its score is
     mapped piecewise-linearly so that its own boundary (0.5) lands on this model's threshold; the
-    row's score is the larger of the two."""
+    row's score is the larger of the two. With `second_look` a flagged row that uses a violent word in
+    a technical idiom or an obscene word inside a person's name is scored again with that sense
+    neutralised (`toxicity_senses.py`)."""
 
     name = "linear-hate-threat+profanity"
     forkable = True
 
-    def __init__(self, with_profanity: bool = True) -> None:
+    def __init__(self, with_profanity: bool = True, second_look: bool = True) -> None:
         from synth_pipeline.quality.toxicity_model import load
 
         self._model = load()
         self.default_threshold = float(self._model.meta["threshold"])
         self._profanity = OfflineToxicityScorer() if with_profanity else None
+        self.second_look = second_look
+        self._words = self._profanity or OfflineToxicityScorer()
         if not with_profanity:
             self.name = "linear-hate-threat"
 
     def score(self, texts: Sequence[str]) -> np.ndarray:
+        scores = self._score(texts)
+        if not self.second_look:
+            return scores
+        flagged = np.flatnonzero(scores > self.default_threshold)
+        if len(flagged):
+            before = [texts[i] for i in flagged]
+            after = toxicity_senses.neutralise(before, self._words.score, self._model.predict_proba)
+            changed = [k for k, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
+            if changed:
+                scores[flagged[changed]] = self._score([after[k] for k in changed])
+        return scores
+
+    def _score(self, texts: Sequence[str]) -> np.ndarray:
         own = self._model.predict_proba(list(texts))
         if self._profanity is None or not len(texts):
             return own

@@ -26,12 +26,12 @@ BENIGN = [
     "shoot a photo of the sunset",
     "execute the script",
     "Please summarise the main causes of the French Revolution.",
+    "kill the process with kill -9",  # cleared by the second look (toxicity_senses.py)
+    "Dick Van Dyke starred in Mary Poppins",
 ]
 # Benign sentences the default backend still flags: kept as strict xfails so the gap stays visible
 # and the marker must go when a better model passes them.
 BENIGN_FLAGGED = [
-    pytest.param("kill the process with kill -9", id="kill-9"),
-    pytest.param("Dick Van Dyke starred in Mary Poppins", id="dick-van-dyke"),
     pytest.param("My neighbour is gay", id="neutral-identity"),
 ]
 
@@ -98,8 +98,6 @@ CASCADE = FiltersConfig(toxicity_backend="linear+embedding")
 # What the embedding stage clears that `linear` flags, and what it still flags (results.md).
 CASCADE_CLEARS = ["Shit happens, just restart the server", "This camera is shit, it broke in a week"]
 CASCADE_FLAGGED = [
-    pytest.param("kill the process with kill -9", id="kill-9"),
-    pytest.param("Dick Van Dyke starred in Mary Poppins", id="dick-van-dyke"),
     pytest.param("My neighbour is gay", id="neutral-identity"),
 ]
 

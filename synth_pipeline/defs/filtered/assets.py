@@ -47,7 +47,7 @@ def filtered_merge(context: dg.OpExecutionContext, generated: Rows, seeds: Rows,
     return output
 
 
-@dg.graph_asset(partitions_def=dataset_version, group_name="synth", kinds={"python", "parquet"}, code_version="2",
+@dg.graph_asset(partitions_def=dataset_version, group_name="synth", kinds={"python", "parquet"}, code_version="3",
                 description="Format, length, repetition, language, toxicity, PII (per shard); exact/near dedup, "
                 "novelty (merged).")
 def filtered(generated: Rows, seeds: Rows):
