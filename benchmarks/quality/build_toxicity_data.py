@@ -56,12 +56,13 @@ def toxigen(prompts: Path) -> None:
 def _module_docs(name: str) -> list[str]:
     try:
         mod = importlib.import_module(name)
-    except Exception:  # a module missing on this build (curses, tkinter): skipped
+    except (Exception, SystemExit):  # missing on this build (curses, tkinter), or a CLI that runs on import
         return []
     top = name.split(".")[0]
     docs = [inspect.getdoc(mod) or ""]
     for attr, obj in vars(mod).items():
-        if attr.startswith("_") or (getattr(obj, "__module__", "") or "").split(".")[0] != top:
+        owner = getattr(obj, "__module__", "")
+        if attr.startswith("_") or not isinstance(owner, str) or owner.split(".")[0] != top:
             continue
         if inspect.isfunction(obj) or inspect.isclass(obj) or inspect.isbuiltin(obj):
             docs.append(inspect.getdoc(obj) or "")
@@ -70,9 +71,10 @@ def _module_docs(name: str) -> list[str]:
     return docs
 
 
-def stdlib() -> None:
+def docstring_sentences(modules: list[str]) -> set[str]:
+    """Prose sentences of 5-40 words from the modules' docstrings (doctests and signatures left out)."""
     sentences: set[str] = set()
-    for name in STDLIB:
+    for name in modules:
         for doc in _module_docs(name):
             for para in doc.split("\n\n"):
                 para = " ".join(para.split())
@@ -81,7 +83,11 @@ def stdlib() -> None:
                 for s in re.split(r"(?<=[.!?])\s+(?=[A-Z])", para):
                     if 5 <= len(s.split()) <= 40 and re.search(r"[a-z]", s):
                         sentences.add(s)
-    _write("python_stdlib_docstrings.jsonl.gz", [{"text": s} for s in sorted(sentences)])
+    return sentences
+
+
+def stdlib() -> None:
+    _write("python_stdlib_docstrings.jsonl.gz", [{"text": s} for s in sorted(docstring_sentences(STDLIB))])
 
 
 if __name__ == "__main__":
