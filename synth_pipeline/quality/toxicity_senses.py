@@ -34,10 +34,10 @@ OBJECTS = (r"process(?:es)?|pids?|jobs?|tasks?|threads?|servers?|daemons?|contai
            r"|shells?|terminals?|signals?|sig(?:kill|term|int|hup)|subprocess(?:es)?|loops?|tabs?|windows?"
            r"|nodes?|instances?|vms?|clusters?|kernels?|builds?|deploy(?:ment)?s?|transactions?|requests?"
            r"|screenshots?|photos?|pictures?|videos?|footage|emails?|code|statements?|tests?|migrations?"
-           r"|functions?|queries|cron|processes")
+           r"|functions?|cron")
 # the verb, up to two words (articles, "all", "child", "zombie", ...), then a technical object
 _VERB_OBJECT = re.compile(rf"\b({VERBS})\b(?=(?:\s+[\w'-]+){{0,2}}?\s+(?:{OBJECTS})\b)", re.IGNORECASE)
-# `kill -9 1234`, `kill %1`, `kill $PID`, `pkill -f name`, `killall nginx` (a command-line argument)
+# `kill -9 1234`, `kill %1`, `kill $PID`, `pkill -f name`, `killall -9 nginx` (a command-line argument)
 _VERB_ARGUMENT = re.compile(r"\b(p?kill(?:all)?)\b(?=\s+(?:-\w|%\d|\$\w|\d+\b|`))", re.IGNORECASE)
 _VERB = re.compile(VERBS, re.IGNORECASE)
 _COMPOUNDS = re.compile(r"\b(?:oom[ -]killer|kill[ -]switch|killer (?:app|feature)s?|kill signal|kill command)\b",
