@@ -61,14 +61,14 @@ _FORK_CHECKS: RowChecks | None = None  # set while the pool forks: the workers i
 
 def _serve(conn: Any, inherited: list[Any]) -> None:
     """Worker loop: a chunk of row dicts in, ("ok", result) or ("error", traceback) out; None ends."""
-    for other in inherited:  # other workers' parent ends: keep only our own pipe open
+    for other in inherited:  # the parent's ends, ours included: when the parent closes ours we see EOF
         other.close()
     checks = _FORK_CHECKS
     assert checks is not None, "filter worker started without its checks"
     while True:
         try:
             rows = conn.recv()
-        except EOFError:
+        except (EOFError, OSError):  # the parent closed our pipe (reset when our reply was unread)
             return
         if rows is None:
             return
@@ -76,7 +76,10 @@ def _serve(conn: Any, inherited: list[Any]) -> None:
             reply = ("ok", checks.run_chunk(rows))
         except Exception:  # noqa: BLE001 - reported to the parent, which raises
             reply = ("error", traceback.format_exc())
-        conn.send(reply)
+        try:
+            conn.send(reply)
+        except OSError:  # the parent closed our pipe: it stopped after another worker's error
+            return
 
 
 class CheckPool:
@@ -97,7 +100,7 @@ class CheckPool:
         try:
             for n in range(workers):
                 mine, theirs = ctx.Pipe()
-                proc = ctx.Process(target=_serve, args=(theirs, list(self._conns)), daemon=True,
+                proc = ctx.Process(target=_serve, args=(theirs, [*self._conns, mine]), daemon=True,
                                    name=f"filter-worker-{n}")
                 proc.start()
                 theirs.close()
@@ -149,18 +152,24 @@ class CheckPool:
         return verdict, (np.concatenate(parts) if parts else None)
 
     def close(self) -> None:
-        """Stop the workers: a clean goodbye, or (after an error) terminate them."""
+        """Stop the workers: a clean goodbye, or (after an error) closed pipes, then signals.
+
+        The pipes close first, so a waiting worker ends on EOF even where SIGTERM is ignored
+        (Dagster maps SIGTERM to SIGINT's handler, which is SIG_IGN under nohup or in a background
+        job; forked workers inherit it). SIGKILL is the last resort."""
         for conn in self._conns:
             if not self._broken:
                 with contextlib.suppress(OSError):
                     conn.send(None)
+            conn.close()
         for proc in self._procs:
-            proc.join(timeout=0.1 if self._broken else 10)
+            proc.join(timeout=1 if self._broken else 10)
             if proc.is_alive():
                 proc.terminate()
+                proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
                 proc.join()
-        for conn in self._conns:
-            conn.close()
         self._conns, self._procs = [], []
 
 

@@ -228,18 +228,35 @@ def test_parallel_checks_match_serial(monkeypatch, workers):
     assert serial.metrics["toxicity"]["over_threshold"] == rules["toxicity_score"] == 10
 
 
-def test_parallel_worker_error_is_raised_and_pool_stopped(monkeypatch):
+@pytest.mark.parametrize("sigterm", ["default", "ignored"])
+def test_parallel_worker_error_is_raised_and_pool_stopped(monkeypatch, sigterm):
     import multiprocessing
+    import signal
 
     from synth_pipeline.filtering import row_checks
 
     def boom(self, rows):
         raise ValueError("checker exploded")
 
+    procs = []
+    real_close = row_checks.CheckPool.close
+
+    def close(self):
+        procs.extend(self._procs)
+        real_close(self)
+
     monkeypatch.setattr(row_checks.RowChecks, "run_chunk", boom)
+    monkeypatch.setattr(row_checks.CheckPool, "close", close)
     monkeypatch.setattr(row_checks, "PARALLEL_MIN_ROWS", 20)
-    with pytest.raises(RuntimeError, match="checker exploded"):
-        run_filters(_every_filter_table(), _config(workers=2, pii_entities=[]), batch_rows=25)
+    before = signal.getsignal(signal.SIGTERM)
+    if sigterm == "ignored":  # as Dagster leaves it in a process whose SIGINT is ignored (nohup, background job)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        with pytest.raises(RuntimeError, match="checker exploded"):
+            run_filters(_every_filter_table(), _config(workers=2, pii_entities=[]), batch_rows=25)
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    assert len(procs) == 2 and [p.exitcode for p in procs] == [0, 0]  # ended on EOF, no signal needed
     assert not [p for p in multiprocessing.active_children() if p.name.startswith("filter-worker")]
 
 
