@@ -82,8 +82,12 @@ def test_training_script_reproduces_the_shipped_weights(training):
     _, train_toxicity = training
     shipped, rebuilt = load(), train_toxicity.train()
     assert rebuilt.meta == shipped.meta
-    np.testing.assert_array_equal(rebuilt.coef, shipped.coef)
-    assert rebuilt.intercept == pytest.approx(shipped.intercept, abs=1e-6)  # stored as float32
+    # The features' norms differ in their last bits between CPUs (AVX-512 or not): measured on two
+    # machines, coefficients 1.1e-4 apart, probabilities 4e-5 apart, no verdict changed.
+    np.testing.assert_allclose(rebuilt.coef, shipped.coef, atol=1e-3)
+    assert rebuilt.intercept == pytest.approx(shipped.intercept, abs=1e-3)
+    texts = [r["test_case"] for r in training[0].hatecheck()]
+    np.testing.assert_allclose(rebuilt.predict_proba(texts), shipped.predict_proba(texts), atol=1e-3)
 
 
 def test_shipped_head_records_the_same_training_data_and_its_held_out_threshold(training, head_script):
